@@ -1,0 +1,17 @@
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from apps.accounts import roles
+
+
+class ReadAnyRoleWriteEngineer(BasePermission):
+    """Any role reads; only engineers and admins change (plant data and the like)."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not user or not user.is_authenticated:
+            return False
+        if request.method in SAFE_METHODS:
+            self.message = "Your account has no role; an admin must make you a viewer, operator, engineer or admin."
+            return roles.has_role(user, roles.VIEWER)
+        self.message = "Only engineers and admins may change this."
+        return roles.has_role(user, roles.ENGINEER)

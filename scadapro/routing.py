@@ -1,0 +1,3 @@
+"""WebSocket routes. `/ws/realtime` arrives with the live operator UI (apps.live)."""
+
+websocket_urlpatterns: list = []
