@@ -171,6 +171,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "ScadaPRO API",
     "VERSION": "0.2.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema is an API endpoint like the others: a token or a session is required.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
 # --- I18N, static -----------------------------------------------------------------------------

@@ -1,12 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularJSONAPIView
 
 from apps.system.api.views import api_not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema", SpectacularJSONAPIView.as_view(), name="api-schema"),
     path("api/", include("apps.system.api.urls")),
     path("api/", include("apps.plant.api.urls")),
     # Anything else under /api/ answers in JSON, not with an HTML page.

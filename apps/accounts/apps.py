@@ -7,6 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and API tokens"
 
     def ready(self) -> None:
+        from apps.accounts import schema  # noqa: F401  (registers the OpenAPI bearer scheme)
         from apps.accounts.signals import create_role_groups
 
         # After every migrate, once all apps' permissions exist.

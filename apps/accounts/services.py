@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
@@ -64,6 +65,10 @@ def deployment_user():
 
 def ensure_role_groups() -> None:
     """Create the role groups and give each its permissions (idempotent; runs after migrate)."""
+    # post_migrate reaches apps in INSTALLED_APPS order, so later apps may not have their
+    # permissions yet; creating them here first is idempotent.
+    for app_config in django_apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
     for role, per_app in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
         wanted = []

@@ -18,7 +18,9 @@ class Command(BaseCommand):
     def handle(self, *args, username: str, **options) -> None:
         password = os.environ.get("SCADAPRO_ADMIN_PASSWORD", "")
         if len(password) < 12:
-            raise CommandError("SCADAPRO_ADMIN_PASSWORD must be set to at least 12 characters (make setup generates one).")
+            raise CommandError(
+                "SCADAPRO_ADMIN_PASSWORD must be set to at least 12 characters (make setup generates one)."
+            )
         user, created = get_user_model().objects.get_or_create(username=username)
         user.is_staff = user.is_superuser = user.is_active = True
         user.set_password(password)

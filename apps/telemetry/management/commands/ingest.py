@@ -36,11 +36,15 @@ class Command(BaseCommand):
             if reason_code.is_failure:
                 log.error("MQTT broker refused the connection: %s", reason_code)
                 return
+            log.info("connected to %s as %s", settings.MQTT.netloc, settings.MQTT_INGEST_CLIENT_ID)
             # Renew the subscription on every connect: harmless when the session persisted.
             c.subscribe(subscription, qos=1)
-            log.info(
-                "connected to %s as %s, subscribed to %s", settings.MQTT.netloc, c._client_id.decode(), subscription
-            )
+
+        def on_subscribe(c, userdata, mid, reason_codes, properties):
+            if any(code.is_failure for code in reason_codes):
+                log.error("the broker refused the subscription to %s: %s", subscription, reason_codes)
+            else:
+                log.info("subscribed to %s", subscription)
 
         def on_disconnect(c, userdata, flags, reason_code, properties):
             if not stop.is_set():
@@ -51,6 +55,7 @@ class Command(BaseCommand):
             received += 1
 
         client.on_connect = on_connect
+        client.on_subscribe = on_subscribe
         client.on_disconnect = on_disconnect
         client.on_message = on_message
         client.connect_async(settings.MQTT.host, settings.MQTT.port, keepalive=30)

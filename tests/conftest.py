@@ -1,0 +1,76 @@
+"""Shared fixtures: named users per role (as in healthchecks' tests), API clients, a small plant."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from rest_framework.test import APIClient
+
+from apps.accounts import roles
+from apps.plant.models import PLC, Machine, Sensor
+
+
+def make_user(username: str, role: str | None) -> User:
+    user = User.objects.create_user(username=username, password=f"{username}-password-123")
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def viewer(db) -> User:
+    return make_user("alice", roles.VIEWER)
+
+
+@pytest.fixture
+def operator(db) -> User:
+    return make_user("bob", roles.OPERATOR)
+
+
+@pytest.fixture
+def engineer(db) -> User:
+    return make_user("erin", roles.ENGINEER)
+
+
+@pytest.fixture
+def nobody(db) -> User:
+    """An account no admin has given a role yet."""
+    return make_user("norole", None)
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def deployment_client(db) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {settings.SCADAPRO_API_TOKEN}")
+    return client
+
+
+def client_for(user: User) -> APIClient:
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def plant(db) -> dict:
+    """Two machines, one PLC, three sensors."""
+    pump = Machine.objects.create(code="PS1", name="Pumping station 1", area="Intake")
+    boiler = Machine.objects.create(code="BLR1", name="Boiler 1", area="Utilities", status="maintenance")
+    plc = PLC.objects.create(machine=pump, name="PLC-PS1", protocol="modbus-tcp", address="10.0.1.10:502")
+    sensors = {
+        "pressure": Sensor.objects.create(
+            machine=pump, plc=plc, code="P1_PRESS", name="Pump 1 pressure", type="pressure", unit="bar",
+            range_min=0, range_max=16, decimals=2,
+        ),
+        "flow": Sensor.objects.create(machine=pump, code="FLOW", name="Outlet flow", type="flow", unit="m³/h"),
+        "steam": Sensor.objects.create(
+            machine=boiler, code="STEAM_PRESS", name="Steam pressure", type="pressure", unit="bar"
+        ),
+    }  # fmt: skip
+    return {"pump": pump, "boiler": boiler, "plc": plc, **sensors}
