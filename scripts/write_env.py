@@ -27,7 +27,11 @@ def main(path: str) -> None:
     missing = {name: make() for name, make in DEFAULTS.items() if not existing.get(name) and not os.environ.get(name)}
     if not missing:
         return
-    lines = [] if env_file.exists() else ["# Written by `make setup` for this machine; never commit it. See config/.env.example."]
+    lines = (
+        []
+        if env_file.exists()
+        else ["# Written by `make setup` for this machine; never commit it. See config/.env.example."]
+    )
     lines += [f"{name}={value}" for name, value in missing.items()]
     with env_file.open("a", encoding="utf-8") as out:
         if env_file.stat().st_size and not env_file.read_text().endswith("\n"):
