@@ -91,7 +91,7 @@ DATABASES = {
         "PASSWORD": DATABASE.password or "",
         "HOST": DATABASE.host,
         "PORT": DATABASE.port,
-        "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+        "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {"connect_timeout": 5},
     }
