@@ -9,7 +9,7 @@ from psycopg import sql
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scadapro.settings")
 
-from django.conf import settings  # noqa: E402
+from django.conf import settings
 
 
 def main() -> None:

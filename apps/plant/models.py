@@ -78,7 +78,6 @@ class Sensor(models.Model):
     )
     mqtt_topic = models.CharField(
         max_length=255,
-        unique=True,
         blank=True,
         validators=[validate_topic],
         help_text="Left empty, it becomes sensors/{machine}/{sensor}/value.",
@@ -92,6 +91,10 @@ class Sensor(models.Model):
         ordering = ["machine__code", "code"]
         constraints = [
             models.UniqueConstraint(fields=["machine", "code"], name="sensor_code_unique_per_machine"),
+            # Deferred to commit, so one plant import can move a topic from one sensor to another.
+            models.UniqueConstraint(
+                fields=["mqtt_topic"], name="sensor_mqtt_topic_unique", deferrable=models.Deferrable.DEFERRED
+            ),
             models.CheckConstraint(
                 condition=models.Q(range_min__isnull=True)
                 | models.Q(range_max__isnull=True)
@@ -121,8 +124,19 @@ class Sensor(models.Model):
     def default_topic(self) -> str:
         return default_sensor_topic(self.machine.code, self.code)
 
+    @property
+    def effective_topic(self) -> str:
+        return self.mqtt_topic or self.default_topic
+
+    def topic_owner(self) -> "Sensor | None":
+        """Another sensor already on this sensor's topic (the database checks only at commit)."""
+        others = Sensor.objects.filter(mqtt_topic=self.effective_topic).exclude(pk=self.pk)
+        return others.select_related("machine").first()
+
     def clean(self) -> None:
         if self.plc_id and self.machine_id and self.plc.machine_id != self.machine_id:
             raise ValidationError({"plc": "The PLC belongs to another machine."})
+        if self.machine_id and self.code and (owner := self.topic_owner()):
+            raise ValidationError({"mqtt_topic": f"The topic {self.effective_topic} is used by sensor {owner}."})
         if self.range_min is not None and self.range_max is not None and self.range_min >= self.range_max:
             raise ValidationError({"range_max": "The range maximum must be above the minimum."})

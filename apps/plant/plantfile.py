@@ -118,10 +118,19 @@ class PlantSpec:
 
 
 class _Mapping(dict):
-    """A YAML mapping that remembers its own line and the line of each key (1-based)."""
+    """A YAML mapping that remembers its own line, the line of each key (1-based) and the text
+    each scalar value was written as (so messages quote what the user wrote, not what YAML made
+    of it: `0x10` rather than 16)."""
 
     lineno: int
     key_lines: dict[Any, int]
+    raw: dict[Any, str]
+
+
+class _Sequence(list):
+    """A YAML list that remembers the line of each item."""
+
+    item_lines: list[int]
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -135,6 +144,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
     mapping = _Mapping()
     mapping.lineno = node.start_mark.line + 1
     mapping.key_lines = {}
+    mapping.raw = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         line = key_node.start_mark.line + 1
@@ -145,10 +155,19 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
             loader.duplicate_keys.append(Problem(line, f"duplicate key '{key}' (first given on line {first})"))
         mapping[key] = loader.construct_object(value_node, deep=True)
         mapping.key_lines[key] = line
+        if isinstance(value_node, yaml.ScalarNode):
+            mapping.raw[key] = value_node.value
     return mapping
 
 
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> _Sequence:
+    sequence = _Sequence(loader.construct_object(child, deep=True) for child in node.value)
+    sequence.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return sequence
+
+
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
 def _load_yaml(text: str) -> tuple[Any, list[Problem]]:
@@ -156,9 +175,16 @@ def _load_yaml(text: str) -> tuple[Any, list[Problem]]:
     try:
         return loader.get_single_data(), loader.duplicate_keys
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
         reason = exc.problem or exc.context or "invalid YAML"
+        if exc.context_mark is not None and exc.context and "end of stream" in (exc.problem or ""):
+            # e.g. an unclosed quote: the problem is found at the end of the file, the cause is
+            # where the quote opened, so name that line.
+            line = exc.context_mark.line + 1
+            where = f" (found on line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
+            reason = f"{exc.context}: {exc.problem}{where}"
+        else:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else 1
         return None, [Problem(line, f"YAML syntax error: {reason}")]
     except yaml.YAMLError as exc:
         return None, [Problem(1, f"YAML error: {exc}")]
@@ -196,7 +222,11 @@ class _Checker:
             return ""
         value, line = m[key], m.key_lines[key]
         if not isinstance(value, str):
-            self.problem(line, f"'{key}' must be text, got {value!r}; quote it: '{value}'")
+            written = m.raw.get(key, str(value))
+            self.problem(line, f"'{key}' must be text, got {written}; quote it: '{written}'")
+            return ""
+        if any(ch in value for ch in "\x00\x85\u2028\u2029"):
+            self.problem(line, f"'{key}' contains a control character (NUL or a line separator)")
             return ""
         value = value.strip()
         if required and not value:
@@ -224,10 +254,15 @@ class _Checker:
         if key not in m or m[key] is None:
             return None
         value = m[key]
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            self.problem(m.key_lines[key], f"'{key}' must be a finite number, got {value!r}")
+        try:
+            number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
+        except OverflowError:
+            number = math.nan
+        if not math.isfinite(number):
+            shown = repr(value) if isinstance(value, str) else m.raw.get(key, repr(value))
+            self.problem(m.key_lines[key], f"'{key}' must be a finite number, got {shown:.40}")
             return None
-        return float(value)
+        return number
 
     def integer(self, m: _Mapping, key: str, default: int, low: int, high: int) -> int:
         if key not in m or m[key] is None:
@@ -238,13 +273,14 @@ class _Checker:
             return default
         return value
 
-    def sequence(self, m: _Mapping, key: str, what: str) -> list[Any]:
+    def sequence(self, m: _Mapping, key: str, what: str) -> list[tuple[Any, int]]:
+        """The items of a list with the line of each."""
         if key not in m or m[key] is None:
             return []
-        if not isinstance(m[key], list):
+        if not isinstance(m[key], _Sequence):
             self.problem(m.key_lines[key], f"'{key}' of {what} must be a list")
             return []
-        return m[key]
+        return list(zip(m[key], m[key].item_lines, strict=True))
 
 
 _TOP_KEYS = ("version", "machines")
@@ -308,8 +344,8 @@ def _parse_machine(c: _Checker, m: _Mapping) -> MachineSpec:
         lineno=m.lineno,
     )
     plc_lines: dict[str, int] = {}
-    for item in c.sequence(m, "plcs", what):
-        pm = c.mapping(item, m.key_lines["plcs"], f"each PLC of {what}")
+    for item, item_line in c.sequence(m, "plcs", what):
+        pm = c.mapping(item, item_line, f"each PLC of {what}")
         if pm is None:
             continue
         plc = _parse_plc(c, pm, code)
@@ -318,8 +354,8 @@ def _parse_machine(c: _Checker, m: _Mapping) -> MachineSpec:
         plc_lines.setdefault(plc.name, pm.lineno)
         machine.plcs.append(plc)
     sensor_lines: dict[str, int] = {}
-    for item in c.sequence(m, "sensors", what):
-        sm = c.mapping(item, m.key_lines["sensors"], f"each sensor of {what}")
+    for item, item_line in c.sequence(m, "sensors", what):
+        sm = c.mapping(item, item_line, f"each sensor of {what}")
         if sm is None:
             continue
         sensor = _parse_sensor(c, sm, code)
@@ -344,15 +380,15 @@ def parse_plant(text: str) -> tuple[PlantSpec | None, list[Problem]]:
         c.problem(1, "the file must be a mapping with a 'machines' list")
         return None, c.problems
     c.unknown_keys(data, _TOP_KEYS, "the file")
-    if "version" in data and data["version"] != FORMAT_VERSION:
+    if "version" in data and (type(data["version"]) is not int or data["version"] != FORMAT_VERSION):
         c.problem(data.key_lines["version"], f"'version' must be {FORMAT_VERSION}, got {data['version']!r}")
     if "machines" not in data:
         c.problem(data.lineno, "the file has no 'machines' list")
     spec = PlantSpec()
     machine_lines: dict[str, int] = {}
     topic_lines: dict[str, int] = {}
-    for item in c.sequence(data, "machines", "the file"):
-        mm = c.mapping(item, data.key_lines["machines"], "each machine")
+    for item, item_line in c.sequence(data, "machines", "the file"):
+        mm = c.mapping(item, item_line, "each machine")
         if mm is None:
             continue
         machine = _parse_machine(c, mm)

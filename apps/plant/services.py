@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from apps.plant.models import PLC, Machine, Sensor
 from apps.plant.plantfile import (
@@ -70,16 +70,21 @@ def _assign(obj: Any, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
 
 
 def _check_topics_against_database(spec: PlantSpec, filename: str) -> None:
-    """A topic in the file may not belong to a database sensor the file does not describe."""
+    """A topic in the file may not belong to a database sensor the file does not describe.
+
+    (Sensors the file describes may trade topics: the file says where each ends up, and the
+    unique constraint on topics is checked at commit.)"""
     by_topic = {}
+    described = set()
     for machine in spec.machines:
         for sensor in machine.sensors:
-            by_topic[spec.sensor_topic(machine, sensor)] = (machine.code, sensor)
+            by_topic[spec.sensor_topic(machine, sensor)] = sensor
+            described.add((machine.code, sensor.code))
     problems = []
     clashes = Sensor.objects.filter(mqtt_topic__in=by_topic).select_related("machine")
     for other in clashes:
-        machine_code, sensor = by_topic[other.mqtt_topic]
-        if (other.machine.code, other.code) != (machine_code, sensor.code):
+        if (other.machine.code, other.code) not in described:
+            sensor = by_topic[other.mqtt_topic]
             problems.append(Problem(sensor.lineno, f"MQTT topic '{other.mqtt_topic}' belongs to sensor {other}"))
     if problems:
         raise PlantFileError(filename, problems)
@@ -172,6 +177,10 @@ def apply_plant(
         _prune(machine, "machine", machine.code, prune, changes)
     if dry_run:
         transaction.set_rollback(True)
+    else:
+        # Check the deferred topic constraint now, inside this function's error handling.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS sensor_mqtt_topic_unique IMMEDIATE")
     return changes
 
 

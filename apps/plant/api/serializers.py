@@ -27,6 +27,12 @@ class SensorSerializer(serializers.ModelSerializer):
         plc = attrs.get("plc", getattr(self.instance, "plc", None))
         if plc is not None and machine is not None and plc.machine_id != machine.pk:
             raise serializers.ValidationError({"plc": "The PLC belongs to another machine."})
+        code = attrs.get("code", getattr(self.instance, "code", None))
+        topic = attrs.get("mqtt_topic", getattr(self.instance, "mqtt_topic", ""))
+        if machine is not None and code:
+            probe = Sensor(pk=getattr(self.instance, "pk", None), machine=machine, code=code, mqtt_topic=topic)
+            if owner := probe.topic_owner():
+                raise serializers.ValidationError({"mqtt_topic": f"The topic is used by sensor {owner}."})
         low = attrs.get("range_min", getattr(self.instance, "range_min", None))
         high = attrs.get("range_max", getattr(self.instance, "range_max", None))
         if low is not None and high is not None and low >= high:

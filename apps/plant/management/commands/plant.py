@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import IntegrityError
+from django.db import DatabaseError
 
 from apps.plant.plantfile import PlantFileError
 from apps.plant.services import Change, apply_plant, diff_plant, export_plant, read_plant_file
@@ -39,7 +39,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{exc.filename} rejected: {count} problem{'s' if count != 1 else ''}; nothing changed."
             ) from None
-        except IntegrityError as exc:
+        except DatabaseError as exc:
             raise CommandError(f"the database refused the import, nothing changed: {exc}") from None
 
     def do_validate(self, file: str, **options) -> None:
