@@ -10,13 +10,14 @@ import paho.mqtt.client as mqtt
 from django.conf import settings
 
 
-def make_client(client_id: str, *, clean_session: bool = True) -> mqtt.Client:
+def make_client(client_id: str, *, clean_session: bool = True, manual_ack: bool = False) -> mqtt.Client:
     """A paho 2.x client with credentials and TLS taken from MQTT_URL; not yet connected."""
     client = mqtt.Client(
         mqtt.CallbackAPIVersion.VERSION2,
         client_id=client_id,
         clean_session=clean_session,
         protocol=mqtt.MQTTv311,
+        manual_ack=manual_ack,
     )
     if settings.MQTT.username:
         client.username_pw_set(settings.MQTT.username, settings.MQTT.password)

@@ -105,6 +105,17 @@ MQTT = env_url("MQTT_URL", "mqtt://127.0.0.1:1883", {"mqtt": 1883, "mqtts": 8883
 MQTT_INGEST_GROUP = env_str("MQTT_INGEST_GROUP", "scadapro-ingest")
 MQTT_INGEST_CLIENT_ID = env_str("MQTT_INGEST_CLIENT_ID", "scadapro-ingest-1")
 
+# --- Ingest -----------------------------------------------------------------------------------
+# A batch is written when it holds INGEST_BATCH_SIZE messages or its oldest waited this long.
+# Keep the batch size below the broker's max_inflight_messages: messages are acknowledged only
+# after their batch commits, so the broker sends no more than that many unacknowledged.
+INGEST_BATCH_SIZE = env_int("INGEST_BATCH_SIZE", 5000, minimum=1)
+INGEST_BATCH_WAIT_MS = env_int("INGEST_BATCH_WAIT_MS", 50, minimum=1)
+# Clock-skew allowance: a reading stamped further ahead than this is rejected.
+INGEST_MAX_FUTURE_SECONDS = env_int("INGEST_MAX_FUTURE_SECONDS", 300, minimum=0)
+# Rejected messages kept for inspection in admin (the oldest are dropped first).
+INGEST_REJECTED_KEEP = env_int("INGEST_REJECTED_KEEP", 10000, minimum=0)
+
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",

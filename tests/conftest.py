@@ -9,6 +9,16 @@ from rest_framework.test import APIClient
 
 from apps.accounts import roles
 from apps.plant.models import PLC, Machine, Sensor
+from tests.brokers import Broker
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory) -> Broker:
+    """A private Mosquitto with production's queue limits (tests/brokers.py)."""
+    instance = Broker(tmp_path_factory.mktemp("broker"))
+    instance.start()
+    yield instance
+    instance.stop()
 
 
 def make_user(username: str, role: str | None) -> User:

@@ -84,6 +84,9 @@ class Sensor(models.Model):
     )
     last_value = models.FloatField(null=True, blank=True, editable=False)
     last_seen = models.DateTimeField(null=True, blank=True, editable=False)
+    last_quality = models.SmallIntegerField(
+        null=True, blank=True, editable=False, help_text="0 good, 1 uncertain, 2 bad."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -10,6 +10,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 
+from apps.telemetry.services import ingest_figures
 from scadapro.mqtt import connect_blocking, make_client
 
 CHECK_TIMEOUT = 2.0
@@ -51,10 +52,22 @@ def check_mqtt() -> dict[str, Any]:
     return {}
 
 
+def check_ingest() -> dict[str, Any]:
+    """At least one ingest worker reported in the last 30 s, and each can reach the database."""
+    figures = ingest_figures()
+    if not figures["workers"]:
+        raise RuntimeError("no ingest worker has reported in the last 30 s (is `manage.py ingest` running?)")
+    stuck = [w["client_id"] for w in figures["workers"] if not w["database_ok"] or not w["mqtt_connected"]]
+    if stuck:
+        raise RuntimeError(f"ingest worker(s) without database or broker: {', '.join(stuck)}")
+    return figures
+
+
 CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
     "database": check_database,
     "redis": check_redis,
     "mqtt": check_mqtt,
+    "ingest": check_ingest,
 }
 
 

@@ -12,10 +12,19 @@ from apps.system.health import run_checks
 
 def system_status() -> dict[str, Any]:
     report = run_checks()
+    ingest = report["checks"]["ingest"]
     return {
         "time": timezone.now().isoformat(),
         "status": report["status"],
         "services": {name: check["ok"] for name, check in report["checks"].items()},
+        "ingest": {
+            "workers": len(ingest.get("workers", [])),
+            "readings_per_s": ingest.get("readings_per_s"),
+            "newest_reading_age_s": ingest.get("newest_reading_age_s"),
+            "rejected": ingest.get("rejected"),
+            "commit_ms_p99": max((w["commit_ms_p99"] or 0 for w in ingest.get("workers", [])), default=None),
+            "batch_size_avg": [w["batch_size_avg"] for w in ingest.get("workers", [])],
+        },
     }
 
 

@@ -1,7 +1,7 @@
 from django.db import models
 
 from apps.plant.models import Sensor
-from apps.telemetry.choices import Quality
+from apps.telemetry.choices import Quality, RejectReason
 
 
 class Reading(models.Model):
@@ -26,3 +26,30 @@ class Reading(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sensor_id} @ {self.time.isoformat()} = {self.value}"
+
+
+class RejectedMessage(models.Model):
+    """A payload the ingest could not store, kept for inspection (newest N; oldest dropped first)."""
+
+    received_at = models.DateTimeField(db_index=True)
+    topic = models.CharField(max_length=255, db_index=True)
+    payload = models.TextField(blank=True, help_text="As received (UTF-8, cut at 2,000 characters).")
+    reason = models.CharField(max_length=32, choices=RejectReason.choices, db_index=True)
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.topic}"
+
+
+class RejectCount(models.Model):
+    """How many readings or messages the ingest rejected for each reason, since installation."""
+
+    reason = models.CharField(max_length=32, choices=RejectReason.choices, primary_key=True)
+    count = models.BigIntegerField(default=0)
+    last_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.count}"

@@ -8,9 +8,21 @@ import pytest
 from django.conf import settings as django_settings
 
 from apps.system.tasks import publish_postgresql_status, publish_system_status
+from apps.telemetry import stats
 from scadapro.env import ServiceUrl
+from tests.helpers import IngestProcess, wait_until
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ingest_worker(django_db_setup, django_db_blocker, broker, tmp_path_factory):
+    """A real ingest worker, so the platform is complete and health can say ok."""
+    with django_db_blocker.unblock():
+        worker = IngestProcess(broker.url, tmp_path_factory.mktemp("ingest")).start()
+    assert wait_until(lambda: any(w["client_id"] == worker.client_id for w in stats.read_all()), timeout=10)
+    yield worker
+    worker.stop()
 
 
 def closed_port() -> int:
@@ -19,9 +31,9 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-def test_health_without_token_shows_only_the_status(anon_client):
+def test_health_without_token_shows_only_the_status(anon_client, deployment_client):
     response = anon_client.get("/api/health")
-    assert response.status_code == 200
+    assert response.status_code == 200, deployment_client.get("/api/health").json()
     assert response.json() == {"status": "ok"}
 
 
@@ -29,7 +41,7 @@ def test_health_with_token_details_every_service(deployment_client):
     body = deployment_client.get("/api/health").json()
     assert body["status"] == "ok"
     checks = body["checks"]
-    assert set(checks) == {"database", "redis", "mqtt"}
+    assert set(checks) == {"database", "redis", "mqtt", "ingest"}
     assert all(check["ok"] for check in checks.values())
     assert checks["database"]["timescaledb_license"] in {"apache", "timescale"}
     assert checks["database"]["timescaledb"]
@@ -53,6 +65,17 @@ def test_health_is_degraded_when_redis_and_mqtt_are_down(deployment_client, anon
     assert anon_client.get("/api/health").json() == {"status": "degraded"}
 
 
+def test_health_is_degraded_without_an_ingest_worker(deployment_client, ingest_worker):
+    ingest_worker.stop()  # a clean stop withdraws its figures at once
+    try:
+        response = deployment_client.get("/api/health")
+        assert response.status_code == 503
+        assert "no ingest worker" in response.json()["checks"]["ingest"]["error"]
+    finally:
+        ingest_worker.start()
+        assert wait_until(lambda: any(w["client_id"] == ingest_worker.client_id for w in stats.read_all()))
+
+
 @pytest.mark.parametrize(
     ("task", "topic", "key"),
     [
@@ -67,6 +90,7 @@ def test_status_tasks_publish_retained_messages(task, topic, key):
     assert message.retain
     assert key in payload
     if topic == "system/status":
-        assert payload["services"] == {"database": True, "redis": True, "mqtt": True}
+        assert payload["services"] == {"database": True, "redis": True, "mqtt": True, "ingest": True}
+        assert payload["ingest"]["workers"] >= 1
     else:
         assert payload["timescaledb_license"] in {"apache", "timescale"}

@@ -7,17 +7,17 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-import paho.mqtt.publish as publish
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
+
+from tests.helpers import IngestProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -73,7 +73,8 @@ def daphne():
     proc.wait(timeout=15)
 
 
-def test_daphne_serves_admin_and_the_api_with_the_demo_plant(daphne):
+def test_daphne_serves_admin_and_the_api_with_the_demo_plant(daphne, broker, tmp_path):
+    ingest = IngestProcess(broker.url, tmp_path).start()
     call_command("plant", "import", str(ROOT / "config/plant.demo.yaml"))
     User.objects.create_superuser("admin", password="demo-admin-password-1")
 
@@ -93,34 +94,4 @@ def test_daphne_serves_admin_and_the_api_with_the_demo_plant(daphne):
 
     status, body = get(f"{daphne}/api/health")
     assert (status, json.loads(body)) == (200, {"status": "ok"})
-
-
-def test_ingest_worker_connects_subscribes_and_stops_cleanly():
-    group = f"test-{os.getpid()}-{time.monotonic_ns()}"
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "ingest", "--report-every", "0.5"],
-        cwd=ROOT,
-        # A group of its own: an offline persistent member of a shared group still gets its share.
-        env={**process_env(), "MQTT_INGEST_CLIENT_ID": f"test-ingest-{os.getpid()}", "MQTT_INGEST_GROUP": group},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines = []
-    try:
-        for line in proc.stdout:
-            lines.append(line)
-            if "subscribed to $share/" in line:
-                break
-        publish.multiple(
-            [("sensors/PS1/FLOW/value", "12.5", 1, False)] * 5, hostname=settings.MQTT.host, port=settings.MQTT.port
-        )
-        time.sleep(1.5)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=15)
-    lines.append(out)
-    text = "".join(lines)
-    assert proc.returncode == 0, text
-    assert f"subscribed to $share/{group}/sensors/#" in text
-    assert "ingest stopped after 5 messages" in text
+    ingest.stop()

@@ -1,0 +1,104 @@
+"""Helpers for tests that run the platform's processes against the test database."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def process_env(**extra: str) -> dict[str, str]:
+    """The environment of a child process that uses the test database."""
+    db = settings.DATABASES["default"]
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    return {**os.environ, "DATABASE_URL": url, "DEBUG": "true", **extra}
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 30.0, every: float = 0.1) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(every)
+
+
+def publish(port: int, messages: list[tuple[str, str | bytes]], qos: int = 1, rate: float | None = None) -> None:
+    """Publish and wait until the broker has acknowledged every message (QoS 1)."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-pub-{uuid.uuid4().hex[:8]}")
+    client.max_inflight_messages_set(1000)
+    client.max_queued_messages_set(0)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        infos = []
+        started = time.monotonic()
+        for i, (topic, payload) in enumerate(messages):
+            infos.append(client.publish(topic, payload, qos=qos))
+            if rate:
+                ahead = i / rate - (time.monotonic() - started)
+                if ahead > 0:
+                    time.sleep(ahead)
+        for info in infos:
+            info.wait_for_publish(60)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+class IngestProcess:
+    """`manage.py ingest` as its own process, with its own client id and group."""
+
+    def __init__(self, broker_url: str, logdir: Path, name: str = "ingest"):
+        self.client_id = f"test-{name}-{uuid.uuid4().hex[:8]}"
+        self.group = f"g-{uuid.uuid4().hex[:8]}"
+        self.env = process_env(MQTT_URL=broker_url, INGEST_BATCH_WAIT_MS="20")
+        self.log = logdir / f"{self.client_id}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> IngestProcess:
+        args = [sys.executable, "manage.py", "ingest", "--client-id", self.client_id, "--group", self.group]
+        starts = self.output().count("subscribed to")
+        with self.log.open("a") as out:
+            self.process = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        atexit.register(self._kill_if_running, self.process)  # never outlive the test run
+        if not wait_until(lambda: self.output().count("subscribed to") > starts or self.process.poll() is not None):
+            raise RuntimeError(f"ingest did not subscribe:\n{self.output()}")
+        if self.process.poll() is not None:
+            raise RuntimeError(f"ingest exited:\n{self.output()}")
+        return self
+
+    def output(self) -> str:
+        return self.log.read_text() if self.log.exists() else ""
+
+    @staticmethod
+    def _kill_if_running(process: subprocess.Popen) -> None:
+        if process.poll() is None:
+            process.kill()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+        return self.process.returncode
