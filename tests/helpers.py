@@ -43,7 +43,7 @@ def wait_until(condition: Callable[[], object], timeout: float = 30.0, every: fl
 def publish(port: int, messages: list[tuple[str, str | bytes]], qos: int = 1, rate: float | None = None) -> None:
     """Publish and wait until the broker has acknowledged every message (QoS 1)."""
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-pub-{uuid.uuid4().hex[:8]}")
-    client.max_inflight_messages_set(1000)
+    client.max_inflight_messages_set(0)  # unlimited: paho scans its queue per ack otherwise
     client.max_queued_messages_set(0)
     client.connect("127.0.0.1", port)
     client.loop_start()

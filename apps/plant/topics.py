@@ -18,4 +18,7 @@ def topic_problem(topic: str) -> str | None:
         return "must be 1-255 characters"
     if any(ch in topic for ch in "+#\x00") or topic.startswith("$"):
         return "may not contain MQTT wildcards ('+', '#') or start with '$'"
+    parts = topic.split("/")
+    if len(parts) == 3 and parts[0] == "sensors" and parts[2] == "batch":
+        return "may not be a machine's batch topic (sensors/{machine}/batch)"
     return None

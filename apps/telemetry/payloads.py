@@ -14,6 +14,7 @@ Bad input raises Rejected with a reason from REASONS; callers count and keep it,
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -86,7 +87,10 @@ def parse_number(value: object) -> float:
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond float range
+            raise Rejected(NON_FINITE, f"value {str(value)[:20]}... is beyond the range of a float") from None
     elif isinstance(value, str):
         try:
             number = float(value)
@@ -111,9 +115,18 @@ def parse_quality(value: object) -> int:
 def _decode(payload: bytes) -> object:
     try:
         return orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        text = payload[:60].decode("utf-8", "replace")
-        raise Rejected(MALFORMED, f"payload {text!r} is neither a number nor JSON") from None
+    except orjson.JSONDecodeError as exc:
+        error = exc
+    # orjson refuses numbers beyond float range (1e400) and NaN/Infinity tokens as a whole; the
+    # standard parser reads them as non-finite floats, which are then rejected one reading at a
+    # time, so their good neighbours in a batch are kept.
+    if "infinity" in str(error) or b"NaN" in payload or b"Infinity" in payload:
+        try:
+            return json.loads(payload)
+        except (ValueError, RecursionError):
+            pass
+    text = payload[:60].decode("utf-8", "replace")
+    raise Rejected(MALFORMED, f"payload {text!r} is neither a number nor JSON") from None
 
 
 def _reading(obj: object, received: float, limits: Limits, default_ts: object = None) -> tuple[float, float, int]:
@@ -122,7 +135,8 @@ def _reading(obj: object, received: float, limits: Limits, default_ts: object = 
         if "value" not in obj:
             raise Rejected(MALFORMED, "JSON object without 'value'")
         value = parse_number(obj["value"])
-        return parse_time(obj.get("ts", default_ts), received, limits), value, parse_quality(obj.get("quality"))
+        ts = obj.get("ts")
+        return parse_time(default_ts if ts is None else ts, received, limits), value, parse_quality(obj.get("quality"))
     if obj is None or isinstance(obj, list):
         raise Rejected(MALFORMED, f"expected a number or an object with 'value', got {type(obj).__name__}")
     return parse_time(default_ts, received, limits), parse_number(obj), GOOD

@@ -49,7 +49,7 @@ class SensorIndex:
         )
 
     def batch_sensor(self, machine_code: str, sensor_code: str) -> int:
-        sensor_id = self.by_machine[machine_code].get(sensor_code)
+        sensor_id = self.by_machine.get(machine_code, {}).get(sensor_code)
         if sensor_id is None:
             raise Rejected(UNKNOWN_SENSOR, f"machine {machine_code} has no sensor {sensor_code!r}")
         return sensor_id

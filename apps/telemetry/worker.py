@@ -27,6 +27,9 @@ log = logging.getLogger("scadapro.ingest")
 
 SENSOR_TOPICS = "sensors/#"
 POLL = 0.005  # seconds between looks at the buffer
+# Batch messages carry many readings each: a batch also closes at this many payload bytes
+# (about 40,000 readings), which keeps each transaction and the worker's memory bounded.
+MAX_BATCH_BYTES = 1 << 20
 IDLE = 0.5
 PLANT_CHECK_EVERY = 5.0  # seconds between checks for plant changes (new sensors, new topics)
 STATS_EVERY = 2.0
@@ -160,7 +163,15 @@ class IngestWorker:
 
     def _take(self, count: int) -> list:
         popleft = self.buffer.popleft
-        return [popleft() for _ in range(count)]
+        items = []
+        size = 0
+        for _ in range(count):
+            item = popleft()
+            items.append(item)
+            size += len(item[1])
+            if size >= MAX_BATCH_BYTES:
+                break
+        return items
 
     def _process(self, items: list) -> None:
         messages = [Message(topic, payload, received) for topic, payload, _, _, received, _ in items]
