@@ -227,7 +227,7 @@ def fill_backlog(port: int, publishers: int, seconds: float) -> int:
 
 def drain_ceiling(port: int, publishers: int, seconds: float) -> float:
     client_id = f"bench-drain-{uuid.uuid4().hex[:6]}"
-    open_session(port, client_id, "$share/drain-ceiling/sensors/#")
+    open_session(port, client_id, f"$share/{client_id}/sensors/#")
     queued = fill_backlog(port, publishers, seconds)
     out: mp.Queue = mp.Queue()
     proc = mp.Process(target=drain_subscriber, args=(port, client_id, queued, out), daemon=True)
@@ -342,7 +342,9 @@ def run_ingest(broker_url: str, mode: str, rate: float, duration: float, publish
     cmd = [sys.executable]
     if profile:
         cmd += ["-m", "cProfile", "-o", str(profile)]
-    cmd += [str(ROOT / "manage.py"), "ingest", "--client-id", client_id, "--group", "bench"]
+    # A group of its own per run: an earlier run's persistent session would stay a member of a
+    # shared group and keep receiving its share.
+    cmd += [str(ROOT / "manage.py"), "ingest", "--client-id", client_id, "--group", client_id]
     ingest = subprocess.Popen(cmd, cwd=ROOT, env=env)
     deadline = time.time() + 30
     while not any(w["client_id"] == client_id for w in stats.read_all()):
@@ -409,10 +411,10 @@ def run_drain(broker_url: str, publishers: int, fill_seconds: float) -> dict:
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE readings")
     client_id = f"bench-ingest-{uuid.uuid4().hex[:6]}"
-    open_session(port, client_id, "$share/bench-drain/sensors/#")
+    open_session(port, client_id, f"$share/{client_id}/sensors/#")
     queued = fill_backlog(port, publishers, fill_seconds)
     env = {**os.environ, "MQTT_URL": broker_url, "LOG_LEVEL": "WARNING"}
-    cmd = [sys.executable, str(ROOT / "manage.py"), "ingest", "--client-id", client_id, "--group", "bench-drain"]
+    cmd = [sys.executable, str(ROOT / "manage.py"), "ingest", "--client-id", client_id, "--group", client_id]
     began = time.time()
     ingest = subprocess.Popen(cmd, cwd=ROOT, env=env)
     samples = []

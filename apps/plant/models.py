@@ -4,6 +4,7 @@ from django.db import models
 
 from apps.plant.choices import MachineStatus, PlcProtocol, SensorType
 from apps.plant.topics import CODE_HELP, CODE_PATTERN, default_sensor_topic, topic_problem
+from apps.telemetry.choices import Quality
 
 code_validator = RegexValidator(CODE_PATTERN, CODE_HELP)
 
@@ -84,9 +85,7 @@ class Sensor(models.Model):
     )
     last_value = models.FloatField(null=True, blank=True, editable=False)
     last_seen = models.DateTimeField(null=True, blank=True, editable=False)
-    last_quality = models.SmallIntegerField(
-        null=True, blank=True, editable=False, help_text="0 good, 1 uncertain, 2 bad."
-    )
+    last_quality = models.SmallIntegerField(choices=Quality.choices, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -21,7 +21,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from apps.telemetry import hooks, stats
 from apps.telemetry.ingest import Message, decode_batch, load_index, plant_version, prune_rejected, store_batch
 from apps.telemetry.payloads import UNKNOWN_MACHINE, UNKNOWN_SENSOR, Limits
-from scadapro.mqtt import make_client
+from scadapro.mqtt import connect_blocking, make_client
 
 log = logging.getLogger("scadapro.ingest")
 
@@ -31,6 +31,7 @@ POLL = 0.005  # seconds between looks at the buffer
 # (about 40,000 readings), which keeps each transaction and the worker's memory bounded.
 MAX_BATCH_BYTES = 1 << 20
 IDLE = 0.5
+RETIRE_IDLE = 3.0  # seconds without messages after leaving the group: the queue is drained
 PLANT_CHECK_EVERY = 5.0  # seconds between checks for plant changes (new sensors, new topics)
 STATS_EVERY = 2.0
 PRUNE_EVERY = 30.0
@@ -46,8 +47,11 @@ class IngestWorker:
         group: str | None = None,
         batch_size: int | None = None,
         batch_wait_ms: int | None = None,
+        retire: bool = False,
     ):
         self.stop = stop
+        self.retire = retire
+        self.unsubscribed = threading.Event()
         self.client_id = client_id or settings.MQTT_INGEST_CLIENT_ID
         group = settings.MQTT_INGEST_GROUP if group is None else group
         # An empty group means a plain subscription (a single worker).
@@ -79,6 +83,11 @@ class IngestWorker:
             self.client_id,
             "resumed" if flags.session_present else "new",
         )
+        if self.retire:
+            # Leave the group first, so the broker routes nothing new here; what it queued for
+            # this session while it was away still arrives and is stored.
+            client.unsubscribe(self.subscription)
+            return
         # Always subscribe again: Mosquitto 2.0 does not keep shared subscriptions across a
         # broker restart even for a persistent session.
         client.subscribe(self.subscription, qos=1)
@@ -88,6 +97,10 @@ class IngestWorker:
             log.error("the broker refused the subscription to %s: %s", self.subscription, reason_codes)
         else:
             log.info("subscribed to %s", self.subscription)
+
+    def _on_unsubscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        log.info("left %s; storing what was queued for %s", self.subscription, self.client_id)
+        self.unsubscribed.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected = False
@@ -107,18 +120,23 @@ class IngestWorker:
         client = self.client
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
+        client.on_unsubscribe = self._on_unsubscribe
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.connect_async(settings.MQTT.host, settings.MQTT.port, keepalive=30)
         client.loop_start()  # connects, and reconnects with backoff (1 s to 30 s)
         next_plant_check = next_stats = time.monotonic()
         next_prune = next_stats + PRUNE_EVERY
+        last_message = time.monotonic()
         try:
             while not self.stop.is_set():
                 items = self._next_batch()
                 if items:
                     self._process(items)
+                    last_message = time.monotonic()
                 now = time.monotonic()
+                if self.retire and self.unsubscribed.is_set() and now - last_message >= RETIRE_IDLE:
+                    break
                 if now >= next_plant_check:
                     self._refresh_index()
                     next_plant_check = now + PLANT_CHECK_EVERY
@@ -135,6 +153,8 @@ class IngestWorker:
         finally:
             client.disconnect()
             client.loop_stop()
+            if self.retire and self.unsubscribed.is_set() and not self.buffer:
+                self._forget_session()
             try:
                 stats.withdraw(self.client_id)
             except Exception as exc:
@@ -145,6 +165,17 @@ class IngestWorker:
                 self.stats.messages_total,
                 dict(self.stats.rejected) or "none",
             )
+
+    def _forget_session(self) -> None:
+        """Connect once with a clean session: the broker deletes this client id's session."""
+        client = make_client(self.client_id, clean_session=True)
+        try:
+            connect_blocking(client)
+            client.disconnect()
+            client.loop_stop()
+            log.info("session %s retired: its queue is stored and the broker forgot it", self.client_id)
+        except (OSError, ConnectionError) as exc:
+            log.error("could not retire the session %s: %s", self.client_id, exc)
 
     def _next_batch(self) -> list:
         """Wait until a batch is full or its oldest message has waited long enough; an empty list

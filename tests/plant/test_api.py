@@ -40,6 +40,17 @@ def test_sensor_detail_shows_topic_and_range(deployment_client, plant):
     assert body["machine_code"] == "PS1"
 
 
+def test_sensor_shows_its_latest_value_with_quality(deployment_client, plant):
+    from django.utils import timezone
+
+    sensor = plant["pressure"]
+    sensor.last_value, sensor.last_seen, sensor.last_quality = 7.25, timezone.now(), 1
+    sensor.save()
+    body = deployment_client.get(f"/api/sensors/{sensor.pk}").json()
+    assert (body["last_value"], body["last_quality"]) == (7.25, "uncertain")
+    assert deployment_client.get(f"/api/sensors/{plant['flow'].pk}").json()["last_quality"] is None
+
+
 def test_bad_filter_value_is_a_400_with_reason(deployment_client, plant):
     response = deployment_client.get("/api/sensors?type=banana")
     assert response.status_code == 400

@@ -552,6 +552,22 @@ def test_mqtt_topic_may_not_have_wildcards_or_start_with_dollar(topic):
     assert message == "'mqtt_topic' may not contain MQTT wildcards ('+', '#') or start with '$'"
 
 
+def test_mqtt_topic_may_not_take_over_a_machines_batch_topic():
+    line, message = only_problem(
+        """\
+        machines:
+          - code: M
+            name: Machine
+            sensors:
+              - code: S
+                name: Sensor
+                mqtt_topic: sensors/OTHER/batch
+        """
+    )
+    assert line == 7
+    assert message == "'mqtt_topic' may not be a machine's batch topic (sensors/{machine}/batch)"
+
+
 @pytest.mark.parametrize(("written", "shown"), [("2", "2"), ("'1'", "'1'"), ("0", "0"), ("null", "None")])
 def test_version_other_than_1_is_rejected(written, shown):
     found = problems_of(f"# a comment\nversion: {written}\nmachines: []\n")

@@ -6,6 +6,8 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,7 +17,7 @@ from django.test import Client
 
 from apps.plant.models import Sensor
 from apps.telemetry.models import Reading, RejectCount, RejectedMessage
-from tests.helpers import IngestProcess, publish, wait_until
+from tests.helpers import ROOT, IngestProcess, publish, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -245,3 +247,33 @@ def test_health_shows_the_ingest_figures(plant, broker, ingest, deployment_clien
     assert worker["commit_ms_p50"] is not None
     assert check["rejected"] == {"unknown_sensor": 1}
     assert check["newest_reading_age_s"] is not None
+
+
+def test_retiring_a_worker_stores_its_queued_share_and_frees_the_group(plant, broker, ingest, tmp_path):
+    sensor = plant["pressure"]
+    first = ingest()
+    second = IngestProcess(broker.url, tmp_path, "second")
+    second.group = first.group
+    second.start()
+    assert first.stop() == 0  # its persistent session stays a member of the group...
+    publish(broker.port, sequence(sensor.mqtt_topic, 1000))
+    assert wait_until(lambda: Reading.objects.filter(sensor=sensor).count() >= 200)
+    time.sleep(1)
+    assert Reading.objects.filter(sensor=sensor).count() < 1000  # ...and the broker keeps its share for it
+
+    retire = subprocess.run(
+        [sys.executable, "manage.py", "ingest", "--client-id", first.client_id, "--group", first.group, "--retire"],
+        cwd=ROOT,
+        env=first.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert retire.returncode == 0, retire.stderr
+    assert "retired" in retire.stderr
+    assert Reading.objects.filter(sensor=sensor).count() == 1000
+
+    publish(broker.port, sequence(sensor.mqtt_topic, 500, start=1000))  # now all for the second worker
+    assert wait_until(lambda: Reading.objects.filter(sensor=sensor).count() == 1500)
+    assert stored_values(sensor) == [float(i) for i in range(1500)]
+    second.stop()

@@ -556,6 +556,12 @@ def test_bad_entries_are_rejected_one_by_one_and_their_neighbours_kept():
         assert str(exc) or exc.detail  # printable either way
 
 
+def test_an_entry_with_a_null_ts_takes_the_group_ts():
+    readings, rejected = batch_message({"ts": TS, "values": {"a": {"value": 1, "ts": None}}})
+    assert readings == [("a", TS, 1.0, 0)]
+    assert rejected == []
+
+
 def test_a_bad_group_ts_rejects_its_entries_but_not_those_with_their_own_ts():
     payload = {"ts": "not a time", "values": {"a": 1, "b": {"value": 2}, "c": {"value": 3, "ts": TS}}}
     readings, rejected = batch_message(payload)
@@ -749,7 +755,8 @@ def test_property_a_finite_json_float_is_read_exactly(v):
 
 fixed_offsets = st.builds(
     timezone,
-    st.timedeltas(min_value=timedelta(hours=-23, minutes=-59), max_value=timedelta(hours=23, minutes=59)),
+    # Real offsets are whole minutes (ISO 8601 has no finer ones).
+    st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59).map(lambda m: timedelta(minutes=m)),
 )
 moments = st.datetimes(
     min_value=datetime(2000, 1, 2),

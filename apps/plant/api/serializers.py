@@ -12,15 +12,16 @@ class PLCSerializer(serializers.ModelSerializer):
 class SensorSerializer(serializers.ModelSerializer):
     machine_code = serializers.CharField(source="machine.code", read_only=True)
     mqtt_topic = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    last_quality = serializers.CharField(source="get_last_quality_display", read_only=True, allow_null=True)
 
     class Meta:
         model = Sensor
         fields = [
             "id", "machine", "machine_code", "plc", "code", "name", "description", "type", "unit",
             "range_min", "range_max", "decimals", "expected_interval", "mqtt_topic",
-            "last_value", "last_seen", "created_at", "updated_at",
+            "last_value", "last_seen", "last_quality", "created_at", "updated_at",
         ]  # fmt: skip
-        read_only_fields = ["last_value", "last_seen"]
+        read_only_fields = ["last_value", "last_seen", "last_quality"]
 
     def validate(self, attrs):
         machine = attrs.get("machine", getattr(self.instance, "machine", None))
