@@ -205,6 +205,19 @@ def drain_subscriber(port: int, client_id: str, expected: int, out) -> None:
     client.loop_stop()
 
 
+def forget_session(port: int, client_id: str) -> None:
+    """Delete a finished run's persistent session, or the broker keeps queueing every later run's
+    readings for it (each run subscribes in a group of its own)."""
+    import paho.mqtt.client as mqtt
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    time.sleep(0.2)
+    client.disconnect()
+    client.loop_stop()
+
+
 def open_session(port: int, client_id: str, subscription: str) -> None:
     """Create a persistent session with a subscription, then leave: the broker queues for it."""
     import paho.mqtt.client as mqtt
@@ -234,6 +247,7 @@ def drain_ceiling(port: int, publishers: int, seconds: float) -> float:
     proc.start()
     rate = out.get(timeout=700)
     proc.join(timeout=10)
+    forget_session(port, client_id)
     return rate
 
 
@@ -376,6 +390,7 @@ def run_ingest(broker_url: str, mode: str, rate: float, duration: float, publish
     drained = time.time() - began
     ingest.terminate()
     ingest.wait(timeout=60)
+    forget_session(int(broker_url.rsplit(":", 1)[1]), client_id)
     listener.stop.set()
     listener.join(timeout=5)
     # Sustained rate: the publishing window without its first 5 s of warm-up.
@@ -431,6 +446,7 @@ def run_drain(broker_url: str, publishers: int, fill_seconds: float) -> dict:
         stored = cursor.fetchone()[0]
     ingest.terminate()
     ingest.wait(timeout=60)
+    forget_session(port, client_id)
     # Sustained: from the first commit to the last sample before the backlog ran out.
     busy = [s for s in samples if 0 < s[1] < queued] or samples
     sustained = (busy[-1][1] - busy[0][1]) / (busy[-1][0] - busy[0][0]) if len(busy) > 1 else 0.0

@@ -236,7 +236,8 @@ def test_health_shows_the_ingest_figures(plant, broker, ingest, deployment_clien
 
     def figures():
         check = deployment_client.get("/api/health").json()["checks"]["ingest"]
-        mine = [w for w in check.get("workers", []) if w["client_id"] == client_id and w["readings_total"]]
+        # Figures are published every 2 s: wait for the report that includes the last batch.
+        mine = [w for w in check.get("workers", []) if w["client_id"] == client_id and w["readings_total"] == 300]
         return (check, mine[0]) if mine else None
 
     check, worker = wait_until(figures, timeout=10)
