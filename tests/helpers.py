@@ -85,6 +85,17 @@ class IngestProcess:
             raise RuntimeError(f"ingest exited:\n{self.output()}")
         return self
 
+    def wait_reported(self, timeout: float = 15.0) -> None:
+        """Until its figures (published every 2 s) show it connected to the broker and database."""
+        from apps.telemetry import stats
+
+        def healthy() -> bool:
+            mine = [w for w in stats.read_all() if w["client_id"] == self.client_id]
+            return bool(mine) and mine[0]["mqtt_connected"] and mine[0]["database_ok"]
+
+        if not wait_until(healthy, timeout=timeout):
+            raise RuntimeError(f"ingest {self.client_id} did not report healthy:\n{self.output()}")
+
     def output(self) -> str:
         return self.log.read_text() if self.log.exists() else ""
 
@@ -96,6 +107,15 @@ class IngestProcess:
     def kill(self) -> None:
         self.process.kill()
         self.process.wait(timeout=10)
+
+    def forget(self, port: int) -> None:
+        """Delete its persistent session, or the broker keeps queueing what later tests publish."""
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id, clean_session=True)
+        client.connect("127.0.0.1", port)
+        client.loop_start()
+        time.sleep(0.1)
+        client.disconnect()
+        client.loop_stop()
 
     def stop(self) -> int:
         if self.process.poll() is None:

@@ -8,21 +8,21 @@ import pytest
 from django.conf import settings as django_settings
 
 from apps.system.tasks import publish_postgresql_status, publish_system_status
-from apps.telemetry import stats
 from scadapro.env import ServiceUrl
-from tests.helpers import IngestProcess, wait_until
+from tests.helpers import IngestProcess
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module", autouse=True)
-def ingest_worker(django_db_setup, django_db_blocker, broker, tmp_path_factory):
-    """A real ingest worker, so the platform is complete and health can say ok."""
-    with django_db_blocker.unblock():
-        worker = IngestProcess(broker.url, tmp_path_factory.mktemp("ingest")).start()
-    assert wait_until(lambda: any(w["client_id"] == worker.client_id for w in stats.read_all()), timeout=10)
+@pytest.fixture(autouse=True)
+def ingest_worker(broker, tmp_path):
+    """A real ingest worker, so the platform is complete and health can say ok. Started per test:
+    a worker that outlived its test would also store what other tests publish."""
+    worker = IngestProcess(broker.url, tmp_path).start()
+    worker.wait_reported()
     yield worker
     worker.stop()
+    worker.forget(broker.port)
 
 
 def closed_port() -> int:
@@ -73,7 +73,7 @@ def test_health_is_degraded_without_an_ingest_worker(deployment_client, ingest_w
         assert "no ingest worker" in response.json()["checks"]["ingest"]["error"]
     finally:
         ingest_worker.start()
-        assert wait_until(lambda: any(w["client_id"] == ingest_worker.client_id for w in stats.read_all()))
+        ingest_worker.wait_reported()
 
 
 @pytest.mark.parametrize(

@@ -75,6 +75,7 @@ def daphne():
 
 def test_daphne_serves_admin_and_the_api_with_the_demo_plant(daphne, broker, tmp_path):
     ingest = IngestProcess(broker.url, tmp_path).start()
+    ingest.wait_reported()
     call_command("plant", "import", str(ROOT / "config/plant.demo.yaml"))
     User.objects.create_superuser("admin", password="demo-admin-password-1")
 
@@ -95,3 +96,4 @@ def test_daphne_serves_admin_and_the_api_with_the_demo_plant(daphne, broker, tmp
     status, body = get(f"{daphne}/api/health")
     assert (status, json.loads(body)) == (200, {"status": "ok"})
     ingest.stop()
+    ingest.forget(broker.port)

@@ -50,6 +50,7 @@ def ingest(broker, tmp_path):
     for process in processes:
         if process.process.poll() is None:
             process.stop()
+        process.forget(broker.port)
 
 
 def test_every_reading_is_stored_once_and_the_latest_value_kept(plant, broker, ingest):
@@ -278,3 +279,4 @@ def test_retiring_a_worker_stores_its_queued_share_and_frees_the_group(plant, br
     assert wait_until(lambda: Reading.objects.filter(sensor=sensor).count() == 1500)
     assert stored_values(sensor) == [float(i) for i in range(1500)]
     second.stop()
+    second.forget(broker.port)
