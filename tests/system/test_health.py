@@ -1,7 +1,6 @@
 """/api/health: reachable without a token (status only); details of each service with one."""
 
 import json
-import socket
 
 import paho.mqtt.subscribe as subscribe
 import pytest
@@ -9,6 +8,7 @@ from django.conf import settings as django_settings
 
 from apps.system.tasks import publish_postgresql_status, publish_system_status
 from scadapro.env import ServiceUrl
+from tests.brokers import free_port
 from tests.helpers import IngestProcess
 
 pytestmark = pytest.mark.django_db
@@ -23,12 +23,6 @@ def ingest_worker(broker, tmp_path):
     yield worker
     worker.stop()
     worker.forget(broker.port)
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_health_without_token_shows_only_the_status(anon_client, deployment_client):
@@ -54,8 +48,8 @@ def test_health_reveals_no_secrets(deployment_client):
 
 
 def test_health_is_degraded_when_redis_and_mqtt_are_down(deployment_client, anon_client, settings):
-    settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
-    settings.MQTT = ServiceUrl("mqtt", "127.0.0.1", closed_port(), None, None, "")
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    settings.MQTT = ServiceUrl("mqtt", "127.0.0.1", free_port(), None, None, "")
     response = deployment_client.get("/api/health")
     assert response.status_code == 503
     checks = response.json()["checks"]
