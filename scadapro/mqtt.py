@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import ssl
 import threading
 import time
@@ -63,3 +65,21 @@ def publish_once(topic: str, payload: str | bytes, *, qos: int = 1, retain: bool
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+_shared: tuple[int, mqtt.Client] | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_publisher() -> mqtt.Client:
+    """This process's long-lived publishing client (alarm events): connected in the background,
+    reconnecting by itself; QoS 1 messages published while it is away wait in its queue."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or _shared[0] != os.getpid():  # a forked child needs its own
+            client = make_client(f"scadapro-events-{socket.gethostname()}-{os.getpid()}-{time.monotonic_ns()}")
+            client.max_inflight_messages_set(0)  # unlimited: see the ingest notes on paho's queue scan
+            client.connect_async(settings.MQTT.host, settings.MQTT.port, keepalive=30)
+            client.loop_start()
+            _shared = (os.getpid(), client)
+        return _shared[1]

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.plant",
     "apps.telemetry",
+    "apps.alarms",
     "apps.system",
 ]
 
@@ -137,11 +139,34 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 SYSTEM_STATUS_INTERVAL = env_int("SYSTEM_STATUS_INTERVAL", 10, minimum=1)
+# --- Alarms ---------------------------------------------------------------------------------------
+# Seconds between runs of the timer task: on/off-delays with no new reading, shelving expiry and
+# communication loss are noticed within this much.
+ALARM_TIMER_INTERVAL = env_int("ALARM_TIMER_INTERVAL", 2, minimum=1)
+ALARM_SHELVE_MAX_MINUTES = env_int("ALARM_SHELVE_MAX_MINUTES", 24 * 60, minimum=1)
+ALARM_STALE_HOURS = env_int("ALARM_STALE_HOURS", 24, minimum=1)  # KPI: active longer than this is stale
+ALARM_NOTIFY_MAX_RETRIES = env_int("ALARM_NOTIFY_MAX_RETRIES", 5, minimum=0)
+ALARM_WEBHOOK_TIMEOUT = env_int("ALARM_WEBHOOK_TIMEOUT", 10, minimum=1)
+
+# E-mail for alarm notifications (EMAIL_HOST empty: e-mail routes fail with a clear error).
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "scadapro@localhost")
+
 CELERY_BEAT_SCHEDULE = {
     "publish-system-status": {
         "task": "apps.system.tasks.publish_system_status",
         "schedule": float(SYSTEM_STATUS_INTERVAL),
         "options": {"expires": SYSTEM_STATUS_INTERVAL},
+    },
+    "run-alarm-timers": {
+        "task": "apps.alarms.tasks.run_timers",
+        "schedule": float(ALARM_TIMER_INTERVAL),
+        "options": {"expires": ALARM_TIMER_INTERVAL},
     },
     "publish-postgresql-status": {
         "task": "apps.system.tasks.publish_postgresql_status",

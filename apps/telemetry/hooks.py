@@ -27,6 +27,9 @@ class StoredBatch:
     readings: list[tuple[int, float, float, int]] = field(default_factory=list)
     # sensor id -> (epoch seconds, value, quality) of its newest reading in the batch
     latest: dict[int, tuple[float, float, int]] = field(default_factory=dict)
+    # sensor id -> (epoch seconds, value) of its newest reading before this batch (None, None if it
+    # had none); read under the sensor's row lock, which the batch holds until it commits.
+    previous: dict[int, tuple[float | None, float | None]] = field(default_factory=dict)
     inserted: int = 0
 
 

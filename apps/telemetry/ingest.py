@@ -98,6 +98,7 @@ def store_batch(decoded: Decoded) -> StoredBatch:
     with transaction.atomic():
         with connection.cursor() as cursor:
             if decoded.rows:
+                batch.previous = _lock_sensors(cursor, latest)
                 batch.inserted = _insert_readings(cursor, decoded.rows)
                 _update_latest(cursor, latest)
             if decoded.rejected:
@@ -137,6 +138,18 @@ def _copy(cursor, table: str, rows: list[tuple[int, float, float, int]]) -> None
         write = copy.write_row
         for sensor_id, t, value, quality in rows:
             write((sensor_id, fromts(t, UTC), value, quality))
+
+
+def _lock_sensors(cursor, latest: dict) -> dict[int, tuple[float | None, float | None]]:
+    """Lock the batch's sensors (in id order, so workers never deadlock) and read their newest
+    reading so far: another worker's batch of the same sensors waits until this one commits, and
+    alarm evaluation sees which readings are live and which are backfill."""
+    cursor.execute(
+        "SELECT id, extract(epoch FROM last_seen)::float8, last_value FROM plant_sensor"
+        " WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+        [sorted(latest)],
+    )
+    return {sensor_id: (seen, value) for sensor_id, seen, value in cursor.fetchall()}
 
 
 def _update_latest(cursor, latest: dict[int, tuple[float, float, int]]) -> None:
