@@ -9,7 +9,9 @@ urlpatterns = [
     path("api/schema", SpectacularJSONAPIView.as_view(), name="api-schema"),
     path("api/", include("apps.system.api.urls")),
     path("api/", include("apps.plant.api.urls")),
+    path("api/", include("apps.alarms.api.urls")),
     # Anything else under /api/ answers in JSON, not with an HTML page.
     re_path(r"^api/(?P<path>.*)$", api_not_found),
+    path("alarms/", include("apps.alarms.urls")),
     path("", include("apps.system.urls")),
 ]
