@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from apps.accounts import roles
 from apps.plant.models import PLC, Machine, Sensor
 from tests.brokers import Broker
+from tests.helpers import IngestProcess
 
 
 @pytest.fixture(scope="session")
@@ -19,6 +20,23 @@ def broker(tmp_path_factory) -> Broker:
     instance.start()
     yield instance
     instance.stop()
+
+
+@pytest.fixture
+def ingest(broker, tmp_path):
+    """Starts `manage.py ingest` workers on the private broker; stops them and forgets their sessions."""
+    processes: list[IngestProcess] = []
+
+    def start() -> IngestProcess:
+        process = IngestProcess(broker.url, tmp_path).start()
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.process.poll() is None:
+            process.stop()
+        process.forget(broker.port)
 
 
 def make_user(username: str, role: str | None) -> User:

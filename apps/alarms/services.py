@@ -20,6 +20,11 @@ from apps.alarms.lifecycle import Event, NotAllowed, Point, Transition
 from apps.alarms.models import Alarm, AlarmEvent, AlarmRule, RuleState
 from apps.plant.models import Sensor
 
+# Events about the point (shelving, service), not about the alarm's own state.
+POINT_EVENTS = frozenset(
+    {Event.SHELVED, Event.UNSHELVED, Event.SHELVE_EXPIRED, Event.OUT_OF_SERVICE, Event.IN_SERVICE}
+)
+
 # One row per rule with its live state and open alarm; callers add the WHERE clause.
 POINT_SQL = """
 SELECT r.id, r.sensor_id, r.kind, r.setpoint, r.deadband, r.on_delay, r.off_delay, r.latching, r.severity,
@@ -85,7 +90,7 @@ def persist(row: PointRow, after: Point, transitions: list[Transition], *, user=
         at = _dt(tr.at)
         if tr.opens:
             alarm_id = _open_alarm(row, at, tr.value).id
-        elif alarm_id is not None and (tr.before != tr.after or tr.event == Event.RAISED):
+        elif alarm_id is not None and tr.before is not None and tr.event not in POINT_EVENTS:
             Alarm.objects.filter(pk=alarm_id).update(**_alarm_changes(tr, at, user))
         event = AlarmEvent.objects.create(
             alarm_id=alarm_id,

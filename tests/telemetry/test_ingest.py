@@ -37,22 +37,6 @@ def stored_values(sensor: Sensor) -> list[float]:
     return list(Reading.objects.filter(sensor=sensor).order_by("time").values_list("value", flat=True))
 
 
-@pytest.fixture
-def ingest(broker, tmp_path):
-    processes: list[IngestProcess] = []
-
-    def start() -> IngestProcess:
-        process = IngestProcess(broker.url, tmp_path).start()
-        processes.append(process)
-        return process
-
-    yield start
-    for process in processes:
-        if process.process.poll() is None:
-            process.stop()
-        process.forget(broker.port)
-
-
 def test_every_reading_is_stored_once_and_the_latest_value_kept(plant, broker, ingest):
     worker = ingest()
     sensor = plant["pressure"]
