@@ -34,7 +34,7 @@ def event_message(event) -> dict:
 
 def events(event_ids: list[int]) -> None:
     from apps.alarms import tasks
-    from apps.alarms.models import AlarmEvent
+    from apps.alarms.models import AlarmEvent, NotificationRoute
 
     selected = (
         AlarmEvent.objects.filter(pk__in=event_ids, announced=True)
@@ -53,6 +53,8 @@ def events(event_ids: list[int]) -> None:
             send(BROWSER_GROUP, {"type": "alarm.event", "message": message})
     except Exception:  # Redis away: browsers catch up from the API when they reconnect
         log.exception("could not push alarm events to browsers")
+    if not messages or not NotificationRoute.objects.filter(enabled=True).exists():
+        return
     for event, _ in messages:
         try:
             tasks.notify.delay(event.pk)
