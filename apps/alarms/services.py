@@ -21,9 +21,7 @@ from apps.alarms.models import Alarm, AlarmEvent, AlarmRule, RuleState
 from apps.plant.models import Sensor
 
 # Events about the point (shelving, service), not about the alarm's own state.
-POINT_EVENTS = frozenset(
-    {Event.SHELVED, Event.UNSHELVED, Event.SHELVE_EXPIRED, Event.OUT_OF_SERVICE, Event.IN_SERVICE}
-)
+POINT_EVENTS = frozenset({Event.SHELVED, Event.UNSHELVED, Event.SHELVE_EXPIRED, Event.OUT_OF_SERVICE, Event.IN_SERVICE})
 
 # One row per rule with its live state and open alarm; callers add the WHERE clause.
 POINT_SQL = """
@@ -193,13 +191,32 @@ def _act(alarm: Alarm, action, user, note: str, **fields) -> Alarm:
     with transaction.atomic():
         lock_sensors([alarm.sensor_id])
         if alarm.rule_id is None:
-            raise NotAllowed("The rule of this alarm was deleted.")
+            if action is lifecycle.acknowledge:
+                return _acknowledge_orphan(alarm, user, note)
+            raise NotAllowed("The rule of this alarm was deleted; acknowledging it closes it.")
         row = load_points("r.id = %s", [alarm.rule_id])[0]
         now = timezone.now().timestamp()
         if action in (lifecycle.acknowledge, lifecycle.reset) and row.open_alarm_id != alarm.pk:
             raise NotAllowed("The alarm is closed." if alarm.state == State.CLOSED else "The alarm is no longer open.")
         after, transitions = action(row.point, now, **fields)
         persist(row, after, transitions, user=user, note=note)
+    alarm.refresh_from_db()
+    return alarm
+
+
+def _acknowledge_orphan(alarm: Alarm, user, note: str) -> Alarm:
+    """An open alarm whose rule was deleted: nothing will clear it any more, so acknowledging closes it."""
+    alarm = Alarm.objects.select_for_update().get(pk=alarm.pk)
+    if alarm.state == State.CLOSED:
+        raise NotAllowed("The alarm is closed.")
+    now = timezone.now()
+    event = AlarmEvent.objects.create(
+        alarm=alarm, sensor_id=alarm.sensor_id, kind=Event.ACKNOWLEDGED, at=now, from_state=alarm.state,
+        to_state=State.CLOSED, user=user, note=(note or "rule deleted")[:500], announced=True,
+    )  # fmt: skip
+    Alarm.objects.filter(pk=alarm.pk).update(
+        state=State.CLOSED, acknowledged_at=now, acknowledged_by=user, closed_at=now
+    )
     alarm.refresh_from_db()
     return alarm
 

@@ -206,3 +206,13 @@ def test_a_published_reading_over_the_limit_raises_an_alarm_announced_on_mqtt(pl
         assert arrived - now < 5
     finally:
         listener.close()
+
+
+@pytest.mark.django_db
+def test_an_alarm_whose_rule_was_deleted_can_still_be_closed(plant, hi_rule, operator):
+    feed((plant["pressure"], 0, 15))
+    alarm = Alarm.objects.get()
+    hi_rule.delete()
+    alarm = services.acknowledge(Alarm.objects.get(pk=alarm.pk), operator, "rule removed in the last review")
+    assert (alarm.state, alarm.acknowledged_by) == ("closed", operator)
+    assert alarm.events.get(kind="acknowledged").note == "rule removed in the last review"
