@@ -35,7 +35,11 @@ def template_problem(template: str) -> str | None:
 
 def render(template: str, kind: str, context: dict[str, str]) -> str:
     """The message for one activation; values in `context` are already formatted strings."""
-    text = (template or DEFAULTS[kind]).format_map({p: context.get(p, "") for p in PLACEHOLDERS})
+    values = {p: context.get(p, "") for p in PLACEHOLDERS}
+    try:
+        text = (template or DEFAULTS[kind]).format_map(values)
+    except (KeyError, ValueError, IndexError, AttributeError):  # a template that slipped past validation
+        text = DEFAULTS[kind].format_map(values)
     return " ".join(text.split())[:500]
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
 import pytest
+from django.db import connection
 
 from apps.alarms import services
 from apps.alarms.models import Alarm, AlarmEvent, AlarmRule, RuleState
@@ -155,10 +156,19 @@ def test_shelving_expires_by_itself_and_reannounces_the_standing_alarm(plant, hi
 
 
 @pytest.mark.django_db
-def test_a_failing_alarm_evaluation_never_loses_readings(plant):
+def test_a_broken_message_template_falls_back_to_the_default_message(plant):
     sensor = plant["pressure"]
     rule = AlarmRule.objects.create(sensor=sensor, kind="hi", setpoint=10, severity="high")
     AlarmRule.objects.filter(pk=rule.pk).update(message="{nonsense}")  # slipped past validation somehow
+    feed((sensor, 0, 50))
+    assert Alarm.objects.get().message == "Pump 1 pressure high: 50.00 bar (limit 10.00 bar)"
+
+
+@pytest.mark.django_db
+def test_a_failing_alarm_evaluation_never_loses_readings(plant, hi_rule):
+    sensor = plant["pressure"]
+    with connection.cursor() as cursor:  # make every alarm write fail
+        cursor.execute("ALTER TABLE alarms_alarm ADD CONSTRAINT test_no_alarms CHECK (false) NOT VALID")
     feed((sensor, 0, 50))
     assert Reading.objects.filter(sensor=sensor).count() == 1
     assert not Alarm.objects.exists()
