@@ -6,4 +6,4 @@ class AlarmsConfig(AppConfig):
     verbose_name = "Alarms"
 
     def ready(self) -> None:
-        from apps.alarms import evaluation  # noqa: F401  (registers the ingest hook)
+        from apps.alarms import evaluation, signals  # noqa: F401  (register the ingest hook, signals)

@@ -176,6 +176,13 @@ def tick(rule: Rule, point: Point, now: float) -> tuple[Point, list[Transition]]
     return point, transitions
 
 
+def stop_watching(rule: Rule, point: Point, now: float) -> tuple[Point, list[Transition]]:
+    """The rule was disabled: its condition is no longer known, so a standing alarm clears now."""
+    if point.condition == Condition():
+        return point, []
+    return _condition_changed(rule, replace(point, condition=Condition()), now, None)
+
+
 def _condition_changed(rule: Rule, point: Point, at: float, value: float | None) -> tuple[Point, list[Transition]]:
     announce = not point.silenced(at)
     alarm = point.alarm

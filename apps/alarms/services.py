@@ -217,6 +217,7 @@ def _acknowledge_orphan(alarm: Alarm, user, note: str) -> Alarm:
     Alarm.objects.filter(pk=alarm.pk).update(
         state=State.CLOSED, acknowledged_at=now, acknowledged_by=user, closed_at=now
     )
+    transaction.on_commit(lambda: announce.events([event.pk]))
     alarm.refresh_from_db()
     return alarm
 
@@ -283,6 +284,20 @@ def _service(rule: AlarmRule, action, user, note: str) -> None:
         RuleState.objects.filter(pk=rule.pk).update(
             service_changed_by=user, service_note=note[:300], shelved_by=None, shelve_reason=""
         )
+
+
+def rule_disabled(rule: AlarmRule) -> None:
+    """A disabled rule no longer watches its condition: a standing alarm returns to normal now
+    (a latched one still waits for its reset), so nothing stays active with no one to clear it."""
+    with transaction.atomic():
+        lock_sensors([rule.sensor_id])
+        rows = load_points("r.id = %s", [rule.pk])
+        if not rows:
+            return
+        row = rows[0]
+        after, transitions = lifecycle.stop_watching(row.rule, row.point, timezone.now().timestamp())
+        if after != row.point:
+            persist(row, after, transitions, note="rule disabled")
 
 
 # -- timers (Celery beat) ------------------------------------------------------------------------------

@@ -28,6 +28,34 @@ File shape (config/plant.demo.yaml is a full example):
             expected_interval: 5       # seconds
             plc: PLC-PS1               # optional, a PLC of this machine
             mqtt_topic: ...            # optional, default sensors/{machine}/{sensor}/value
+            alarms:                    # optional, see "Alarm rules" below
+              hihi: {setpoint: 15.2, deadband: 0.32, on_delay: 15, severity: critical}
+              hi:
+                setpoint: 13.6
+                deadband: 0.32         # sensor's unit, >= 0; default 0
+                on_delay: 15           # seconds, >= 0; default 0
+                off_delay: 0           # seconds, >= 0; default 0
+                severity: high         # critical | high | medium | low; default medium
+                latching: false        # default false: stays active until reset
+                enabled: true          # default true
+                message: "{sensor_name} high: {value} {unit}"   # default: the kind's message
+              comm_loss: {setpoint: 15}
+
+Alarm rules (`alarms:`), one per kind: hihi, hi, lo, lolo (limits in the sensor's unit), state
+(alarm while the value equals the setpoint), rate (units per minute, more than 0) and comm_loss
+(seconds of silence, more than 0). `setpoint` is required; message placeholders are those of
+apps.alarms.messages. A rule is identified by its sensor and kind.
+
+- `alarms:` given: the rules of those kinds are created or updated to match. Rules of other kinds
+  on that sensor in the database are reported and kept; `--prune` deletes them. `alarms: {}`
+  means "no rules" (with `--prune` it deletes the sensor's rules). A bare `alarms:` (null) is a
+  problem, so that a mapping emptied by accident is never taken for either meaning.
+- `alarms:` left out: the sensor's rules in the database are left as they are, and a sensor that
+  the import creates gets the default rules for its type and range (apps.alarms.defaults); they
+  come with the sensor and are not listed as changes of their own.
+- Export always writes `alarms:` (`{}` for none), so export -> import changes nothing. An import
+  changes rules only, never their live state or alarms (deleting a rule deletes its state; its
+  alarms stay in the history).
 """
 
 from __future__ import annotations
@@ -38,6 +66,8 @@ from typing import Any
 
 import yaml
 
+from apps.alarms.lifecycle import Kind as AlarmKind
+from apps.alarms.messages import template_problem
 from apps.plant.topics import CODE_HELP, CODE_RE, default_sensor_topic, topic_problem
 
 FORMAT_VERSION = 1
@@ -48,6 +78,12 @@ SENSOR_TYPES = (
     "power", "current", "voltage", "humidity", "state", "other",
 )  # fmt: skip
 MAX_DECIMALS = 6
+# The pure lifecycle's kinds, in the order export writes them; severities as apps.alarms.choices.Severity
+# (a Django module, so the list is repeated here; a test checks that the two agree).
+ALARM_KINDS = tuple(kind.value for kind in AlarmKind)
+ALARM_SEVERITIES = ("critical", "high", "medium", "low")
+POSITIVE_SETPOINT_KINDS = {"rate": "units per minute", "comm_loss": "seconds of silence"}
+MAX_ALARM_MESSAGE = 300
 
 
 @dataclass(frozen=True)
@@ -78,6 +114,22 @@ class PlcSpec:
 
 
 @dataclass
+class AlarmSpec:
+    """One alarm rule of a sensor; the defaults are AlarmRule's."""
+
+    kind: str
+    setpoint: float
+    deadband: float = 0.0
+    on_delay: float = 0.0
+    off_delay: float = 0.0
+    severity: str = "medium"
+    latching: bool = False
+    enabled: bool = True
+    message: str = ""  # empty: the kind's default message
+    lineno: int = field(default=0, compare=False)
+
+
+@dataclass
 class SensorSpec:
     code: str
     name: str
@@ -90,6 +142,8 @@ class SensorSpec:
     expected_interval: int = 5
     plc: str | None = None
     mqtt_topic: str | None = None  # None means the default topic
+    # None: the file says nothing about alarms (keep the database's; defaults for a new sensor).
+    alarms: dict[str, AlarmSpec] | None = None
     lineno: int = field(default=0, compare=False)
 
 
@@ -273,6 +327,16 @@ class _Checker:
             return default
         return value
 
+    def boolean(self, m: _Mapping, key: str, default: bool) -> bool:
+        if key not in m or m[key] is None:
+            return default
+        value = m[key]
+        if not isinstance(value, bool):
+            shown = repr(value) if isinstance(value, str) else m.raw.get(key, repr(value))
+            self.problem(m.key_lines[key], f"'{key}' must be true or false, got {shown:.40}")
+            return default
+        return value
+
     def sequence(self, m: _Mapping, key: str, what: str) -> list[tuple[Any, int]]:
         """The items of a list with the line of each."""
         if key not in m or m[key] is None:
@@ -288,8 +352,9 @@ _MACHINE_KEYS = ("code", "name", "description", "status", "area", "line", "plcs"
 _PLC_KEYS = ("name", "protocol", "address", "description")
 _SENSOR_KEYS = (
     "code", "name", "description", "type", "unit", "range_min", "range_max",
-    "decimals", "expected_interval", "plc", "mqtt_topic",
+    "decimals", "expected_interval", "plc", "mqtt_topic", "alarms",
 )  # fmt: skip
+_ALARM_KEYS = ("setpoint", "deadband", "on_delay", "off_delay", "severity", "latching", "enabled", "message")
 
 
 def _parse_plc(c: _Checker, m: _Mapping, machine_code: str) -> PlcSpec:
@@ -302,6 +367,64 @@ def _parse_plc(c: _Checker, m: _Mapping, machine_code: str) -> PlcSpec:
         description=c.text(m, "description", what, max_len=2000),
         lineno=m.lineno,
     )
+
+
+def _parse_alarm(c: _Checker, m: _Mapping, kind: str, line: int, sensor: str) -> AlarmSpec:
+    what = f"alarm {kind} of sensor {sensor}"
+    c.unknown_keys(m, _ALARM_KEYS, what)
+    setpoint = c.number(m, "setpoint")
+    if "setpoint" not in m or m["setpoint"] is None:
+        c.problem(line, f"{what} has no 'setpoint'")
+    elif setpoint is not None and kind in POSITIVE_SETPOINT_KINDS and setpoint <= 0:
+        unit = POSITIVE_SETPOINT_KINDS[kind]
+        c.problem(
+            m.key_lines["setpoint"], f"'setpoint' of a {kind} alarm must be more than 0 ({unit}), got {setpoint:g}"
+        )
+    spec = AlarmSpec(
+        kind=kind,
+        setpoint=setpoint if setpoint is not None else 0.0,
+        severity=c.choice(m, "severity", ALARM_SEVERITIES, "medium"),
+        latching=c.boolean(m, "latching", False),
+        enabled=c.boolean(m, "enabled", True),
+        message=c.text(m, "message", what, max_len=MAX_ALARM_MESSAGE),
+        lineno=line,
+    )
+    for key in ("deadband", "on_delay", "off_delay"):
+        value = c.number(m, key)
+        if value is not None and value < 0:
+            c.problem(m.key_lines[key], f"'{key}' must be 0 or more, got {value:g}")
+        elif value is not None:
+            setattr(spec, key, value)
+    if spec.message and (why := template_problem(spec.message)):
+        c.problem(m.key_lines["message"], f"'message' {why[0].lower()}{why[1:].rstrip('.')}")
+    return spec
+
+
+def _parse_alarms(c: _Checker, m: _Mapping, sensor: str) -> dict[str, AlarmSpec] | None:
+    """The `alarms` mapping of a sensor: None when the key is absent, else kind -> rule."""
+    if "alarms" not in m:
+        return None
+    line = m.key_lines["alarms"]
+    if m["alarms"] is None:
+        c.problem(
+            line,
+            "'alarms' is empty: write 'alarms: {}' for no rules, or leave the key out to keep the rules "
+            "in the database",
+        )
+        return None
+    rules = c.mapping(m["alarms"], line, f"'alarms' of sensor {sensor}")
+    if rules is None:
+        return None
+    alarms: dict[str, AlarmSpec] = {}
+    for kind, value in rules.items():
+        kind_line = rules.key_lines[kind]
+        if kind not in ALARM_KINDS:
+            c.problem(kind_line, f"unknown alarm kind '{kind}' of sensor {sensor}; allowed: {', '.join(ALARM_KINDS)}")
+            continue
+        rule = c.mapping(value, kind_line, f"alarm {kind} of sensor {sensor}")
+        if rule is not None:
+            alarms[kind] = _parse_alarm(c, rule, kind, kind_line, sensor)
+    return alarms
 
 
 def _parse_sensor(c: _Checker, m: _Mapping, machine_code: str) -> SensorSpec:
@@ -321,6 +444,7 @@ def _parse_sensor(c: _Checker, m: _Mapping, machine_code: str) -> SensorSpec:
         mqtt_topic=c.text(m, "mqtt_topic", what, max_len=255) or None,
         lineno=m.lineno,
     )
+    spec.alarms = _parse_alarms(c, m, f"{machine_code}/{spec.code or '(no code)'}")
     if spec.range_min is not None and spec.range_max is not None and spec.range_min >= spec.range_max:
         c.problem(
             m.key_lines["range_max"], f"'range_max' {spec.range_max:g} must be above 'range_min' {spec.range_min:g}"
@@ -428,7 +552,34 @@ def _compact(obj: Any, keys: tuple[str, ...]) -> dict[str, Any]:
     for key in keys:
         value = getattr(obj, key)
         if key in _ALWAYS or value not in (None, "", []):
-            out[key] = int(value) if isinstance(value, float) and value.is_integer() else value
+            out[key] = _number(value)
+    return out
+
+
+_ALARM_DEFAULTS = AlarmSpec(kind="", setpoint=0.0)
+
+
+def _number(value: Any) -> Any:
+    """Whole floats as ints, so that 16.0 is written 16."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _dump_alarm(alarm: AlarmSpec) -> dict[str, Any]:
+    """setpoint always, the other keys when they differ from AlarmRule's defaults."""
+    out: dict[str, Any] = {}
+    for key in _ALARM_KEYS:
+        value = getattr(alarm, key)
+        if key == "setpoint" or value != getattr(_ALARM_DEFAULTS, key):
+            out[key] = _number(value)
+    return out
+
+
+def _dump_sensor(sensor: SensorSpec) -> dict[str, Any]:
+    out = _compact(sensor, _SENSOR_KEYS[:-1])
+    if sensor.alarms is not None:  # `{}` is written: it says "no rules", unlike a missing key
+        order = {kind: i for i, kind in enumerate(ALARM_KINDS)}
+        kinds = sorted(sensor.alarms, key=lambda kind: (order.get(kind, len(order)), kind))
+        out["alarms"] = {kind: _dump_alarm(sensor.alarms[kind]) for kind in kinds}
     return out
 
 
@@ -440,7 +591,7 @@ def dump_plant(spec: PlantSpec, header: str = "") -> str:
         if machine.plcs:
             m["plcs"] = [_compact(p, _PLC_KEYS) for p in machine.plcs]
         if machine.sensors:
-            m["sensors"] = [_compact(s, _SENSOR_KEYS) for s in machine.sensors]
+            m["sensors"] = [_dump_sensor(s) for s in machine.sensors]
         machines.append(m)
     body = yaml.safe_dump(
         {"version": FORMAT_VERSION, "machines": machines}, sort_keys=False, allow_unicode=True, width=100

@@ -1,4 +1,10 @@
-"""Plant workflows shared by the `plant` command, admin and API: import, diff and export of YAML."""
+"""Plant workflows shared by the `plant` command, admin and API: import, diff and export of YAML.
+
+Alarm rules travel with their sensors (see apps.plant.plantfile for the file's rules): a sensor's
+`alarms:` is made to match by kind, other kinds in the database are kept unless pruning, and a
+sensor without `alarms:` keeps its rules, or gets the defaults of apps.alarms.defaults when the
+import creates it. Rules are saved through the ORM with full_clean; their live state is not touched.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
+from apps.alarms.defaults import default_rules
+from apps.alarms.models import AlarmRule
+from apps.alarms.services import lock_sensors
 from apps.plant.models import PLC, Machine, Sensor
 from apps.plant.plantfile import (
+    ALARM_KINDS,
+    AlarmSpec,
     MachineSpec,
     PlantFileError,
     PlantSpec,
@@ -27,6 +39,7 @@ SENSOR_FIELDS = (
     "name", "description", "type", "unit", "range_min", "range_max",
     "decimals", "expected_interval", "mqtt_topic",
 )  # fmt: skip
+RULE_FIELDS = ("setpoint", "deadband", "on_delay", "off_delay", "severity", "latching", "enabled", "message")
 
 
 @dataclass
@@ -34,7 +47,7 @@ class Change:
     """One difference between a plant file and the database."""
 
     action: str  # "create", "update", "delete" or "keep" (only in the database, left alone)
-    kind: str  # "machine", "plc" or "sensor"
+    kind: str  # "machine", "plc", "sensor" or "alarm" (key: "MACHINE/SENSOR KIND")
     key: str
     fields: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
@@ -103,9 +116,10 @@ def _sync_machine(spec: MachineSpec, prune: bool, changes: list[Change]) -> None
     plcs = {plc.name: plc for plc in machine.plcs.all()}
     for plc_spec in spec.plcs:
         _sync_plc(machine, plcs, plc_spec, changes)
-    sensors = {sensor.code: sensor for sensor in machine.sensors.select_related("plc")}
+    sensors = {sensor.code: sensor for sensor in machine.sensors.select_related("plc").prefetch_related("alarm_rules")}
     for sensor_spec in spec.sensors:
-        _sync_sensor(machine, plcs, sensors, sensor_spec, changes)
+        sensor, created = _sync_sensor(machine, plcs, sensors, sensor_spec, changes)
+        _sync_alarms(sensor, created, f"{spec.code}/{sensor_spec.code}", sensor_spec, prune, changes)
 
     wanted_sensors = {s.code for s in spec.sensors}
     for code, sensor in sensors.items():
@@ -131,15 +145,16 @@ def _sync_plc(machine: Machine, plcs: dict[str, PLC], spec: PlcSpec, changes: li
 
 def _sync_sensor(
     machine: Machine, plcs: dict[str, PLC], sensors: dict[str, Sensor], spec: SensorSpec, changes: list[Change]
-) -> None:
+) -> tuple[Sensor, bool]:
+    """Create or update one sensor; returns it and whether it was created."""
     values = {name: getattr(spec, name) for name in SENSOR_FIELDS}
     values["mqtt_topic"] = spec.mqtt_topic or default_sensor_topic(machine.code, spec.code)
     key = f"{machine.code}/{spec.code}"
     sensor = sensors.get(spec.code)
     if sensor is None:
-        Sensor.objects.create(machine=machine, code=spec.code, plc=plcs.get(spec.plc or ""), **values)
+        sensor = Sensor.objects.create(machine=machine, code=spec.code, plc=plcs.get(spec.plc or ""), **values)
         changes.append(Change("create", "sensor", key))
-        return
+        return sensor, True
     diff = _assign(sensor, values)
     old_plc = sensor.plc.name if sensor.plc else None
     if old_plc != spec.plc:
@@ -148,9 +163,63 @@ def _sync_sensor(
     if diff:
         sensor.save()
         changes.append(Change("update", "sensor", key, diff))
+    return sensor, False
 
 
-def _prune(obj: Machine | PLC | Sensor, kind: str, key: str, prune: bool, changes: list[Change]) -> None:
+def _sync_alarms(sensor: Sensor, created: bool, key: str, spec: SensorSpec, prune: bool, changes: list[Change]) -> None:
+    """Make a sensor's alarm rules match its `alarms:` (kinds not in it are kept or pruned).
+
+    Without `alarms:`, an existing sensor's rules are left alone and a new sensor gets the
+    defaults for its type and range; those come with the "+ sensor" change, not as changes of
+    their own (the file did not ask for them by name)."""
+    if spec.alarms is None:
+        if created:
+            for default in default_rules(
+                sensor.type, sensor.range_min, sensor.range_max, sensor.expected_interval, sensor.decimals
+            ):
+                values = {name: getattr(default, name) for name in RULE_FIELDS if hasattr(default, name)}
+                _save_rule(AlarmRule(sensor=sensor, kind=default.kind, **values), spec.lineno)
+        return
+    rules = {} if created else {rule.kind: rule for rule in sensor.alarm_rules.all()}
+    for kind, alarm in spec.alarms.items():
+        values = {name: getattr(alarm, name) for name in RULE_FIELDS}
+        rule = rules.get(kind)
+        if rule is None:
+            _save_rule(AlarmRule(sensor=sensor, kind=kind, **values), alarm.lineno)
+            changes.append(Change("create", "alarm", f"{key} {kind}"))
+        elif diff := _assign(rule, values):
+            _save_rule(rule, alarm.lineno)
+            changes.append(Change("update", "alarm", f"{key} {kind}", diff))
+    extra = sorted(set(rules) - set(spec.alarms), key=_kind_order)
+    if prune and extra:
+        # Deleting a rule deletes its live state and detaches its alarms: hold the sensor's row
+        # lock like every other writer of alarm state (the ingest, timers, operators).
+        lock_sensors([sensor.pk])
+    for kind in extra:
+        _prune(rules[kind], "alarm", f"{key} {kind}", prune, changes)
+
+
+def _kind_order(kind: str) -> tuple[int, str]:
+    return (ALARM_KINDS.index(kind) if kind in ALARM_KINDS else len(ALARM_KINDS), kind)
+
+
+class _RuleRefused(Exception):
+    def __init__(self, problem: Problem):
+        self.problem = problem
+
+
+def _save_rule(rule: AlarmRule, lineno: int) -> None:
+    """Save a rule after the model's own checks. The file was validated already, so a refusal here
+    means the two disagree; it still rejects the file with the rule's line, not a traceback."""
+    try:
+        rule.full_clean()
+    except ValidationError as exc:
+        reasons = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in exc.message_dict.items())
+        raise _RuleRefused(Problem(lineno, f"alarm {rule.kind} of sensor {rule.sensor}: {reasons}")) from None
+    rule.save()
+
+
+def _prune(obj: Machine | PLC | Sensor | AlarmRule, kind: str, key: str, prune: bool, changes: list[Change]) -> None:
     if prune:
         obj.delete()
         changes.append(Change("delete", kind, key))
@@ -164,14 +233,18 @@ def apply_plant(
 ) -> list[Change]:
     """Make the database match the file in one transaction; with dry_run, roll it back.
 
-    Machines, PLCs and sensors are matched by code (PLCs by name within their machine) and
-    updated in place, so their ids, readings and history survive. Items only in the database are
-    reported and kept, or deleted with `prune` (a deleted sensor's readings stay until retention).
+    Machines, PLCs and sensors are matched by code (PLCs by name within their machine), alarm
+    rules by sensor and kind, and updated in place, so their ids, readings and history survive.
+    Items only in the database are reported and kept, or deleted with `prune` (a deleted sensor's
+    readings stay until retention; a deleted rule's alarms stay in the history).
     """
     _check_topics_against_database(spec, filename)
     changes: list[Change] = []
-    for machine_spec in spec.machines:
-        _sync_machine(machine_spec, prune, changes)
+    try:
+        for machine_spec in spec.machines:
+            _sync_machine(machine_spec, prune, changes)
+    except _RuleRefused as exc:
+        raise PlantFileError(filename, [exc.problem]) from None
     wanted = {m.code for m in spec.machines}
     for machine in Machine.objects.exclude(code__in=wanted):
         _prune(machine, "machine", machine.code, prune, changes)
@@ -191,7 +264,7 @@ def diff_plant(spec: PlantSpec, *, filename: str = "<plant>", prune: bool = Fals
 
 def plant_spec_from_database() -> PlantSpec:
     spec = PlantSpec()
-    machines = Machine.objects.prefetch_related("plcs", "sensors__plc").order_by("code")
+    machines = Machine.objects.prefetch_related("plcs", "sensors__plc", "sensors__alarm_rules").order_by("code")
     for machine in machines:
         machine_spec = MachineSpec(code=machine.code, **{name: getattr(machine, name) for name in MACHINE_FIELDS})
         for plc in sorted(machine.plcs.all(), key=lambda p: p.name):
@@ -200,8 +273,13 @@ def plant_spec_from_database() -> PlantSpec:
             values = {name: getattr(sensor, name) for name in SENSOR_FIELDS}
             if values["mqtt_topic"] == sensor.default_topic:
                 values["mqtt_topic"] = None
+            # Always a mapping, `{}` too: a file without `alarms:` would mean "leave them alone".
+            alarms = {
+                rule.kind: AlarmSpec(kind=rule.kind, **{name: getattr(rule, name) for name in RULE_FIELDS})
+                for rule in sorted(sensor.alarm_rules.all(), key=lambda r: _kind_order(r.kind))
+            }
             machine_spec.sensors.append(
-                SensorSpec(code=sensor.code, plc=sensor.plc.name if sensor.plc else None, **values)
+                SensorSpec(code=sensor.code, plc=sensor.plc.name if sensor.plc else None, alarms=alarms, **values)
             )
         spec.machines.append(machine_spec)
     return spec

@@ -174,6 +174,17 @@ def test_a_failing_alarm_evaluation_never_loses_readings(plant, hi_rule):
     assert not Alarm.objects.exists()
 
 
+@pytest.mark.django_db
+def test_disabling_a_rule_clears_its_standing_alarm(plant, hi_rule):
+    feed((plant["pressure"], 0, 15))
+    hi_rule.enabled = False
+    hi_rule.save()
+    alarm = Alarm.objects.get()
+    assert (alarm.state, alarm.condition) == ("rtn_unack", False)
+    assert alarm.events.get(kind="cleared").note == "rule disabled"
+    assert not RuleState.objects.get().active
+
+
 class AlarmListener:
     """A real MQTT subscriber on alarms/#, recording when each message arrived."""
 

@@ -13,7 +13,7 @@ from apps.plant.services import Change, apply_plant, diff_plant, export_plant, r
 
 
 class Command(BaseCommand):
-    help = "Validate, import, export or diff the plant (machines, PLCs, sensors) as YAML."
+    help = "Validate, import, export or diff the plant (machines, PLCs, sensors, alarm rules) as YAML."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, metavar="{validate,import,export,diff}")
@@ -22,7 +22,9 @@ class Command(BaseCommand):
         load = sub.add_parser("import", help="Make the database match the file, in one transaction.")
         load.add_argument("file")
         load.add_argument("--dry-run", action="store_true", help="Show the changes and change nothing.")
-        load.add_argument("--prune", action="store_true", help="Delete machines, PLCs and sensors not in the file.")
+        load.add_argument(
+            "--prune", action="store_true", help="Delete machines, PLCs, sensors and alarm rules not in the file."
+        )
         export = sub.add_parser("export", help="Write the plant as YAML to FILE or standard output.")
         export.add_argument("file", nargs="?")
         diff = sub.add_parser("diff", help="Show how the database differs from the file; exit 1 if it does.")
