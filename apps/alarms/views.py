@@ -1,6 +1,31 @@
-# Placeholder while the KPI page is being written (replaced in the same session).
-from django.http import HttpResponse
+from datetime import timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from apps.accounts import roles
+from apps.alarms import kpis
+
+# Periods offered on the page: query value -> (label, length). The first is the default.
+PRESETS = {
+    "24h": ("Last 24 h", timedelta(hours=24)),
+    "7d": ("7 days", timedelta(days=7)),
+    "30d": ("30 days", timedelta(days=30)),
+}
 
 
-def kpi_page(request):
-    return HttpResponse(status=501)
+@login_required
+def kpi_page(request: HttpRequest) -> HttpResponse:
+    """The alarm-system figures (apps.alarms.kpis) for a preset period ending now."""
+    if not roles.has_role(request.user, roles.VIEWER):
+        raise PermissionDenied("Your account has no role; an admin must give you one.")
+    preset = request.GET.get("period", "")
+    if preset not in PRESETS:
+        preset = next(iter(PRESETS))
+    end = timezone.now()
+    figures = kpis.alarm_kpis(end - PRESETS[preset][1], end, now=end)
+    choices = [(key, label) for key, (label, _) in PRESETS.items()]
+    return render(request, "alarms/kpis.html", {"kpis": figures, "presets": choices, "preset": preset})
