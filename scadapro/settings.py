@@ -209,6 +209,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema is an API endpoint like the others: a token or a session is required.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Alarm, journal and rule serializers share these choice sets: one schema enum each.
+    "ENUM_NAME_OVERRIDES": {
+        "AlarmKindEnum": "apps.alarms.choices.Kind",
+        "AlarmEventKindEnum": "apps.alarms.choices.EventKind",
+        "AlarmStateEnum": "apps.alarms.choices.State",
+    },
 }
 
 # --- I18N, static -----------------------------------------------------------------------------

@@ -15,3 +15,17 @@ class ReadAnyRoleWriteEngineer(BasePermission):
             return roles.has_role(user, roles.VIEWER)
         self.message = "Only engineers and admins may change this."
         return roles.has_role(user, roles.ENGINEER)
+
+
+class ReadAnyRoleActOperator(BasePermission):
+    """Any role reads; operators, engineers and admins act (acknowledge, shelve, reset alarms)."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not user or not user.is_authenticated:
+            return False
+        if request.method in SAFE_METHODS:
+            self.message = "Your account has no role; an admin must make you a viewer, operator, engineer or admin."
+            return roles.has_role(user, roles.VIEWER)
+        self.message = "Only operators, engineers and admins may act on alarms."
+        return roles.has_role(user, roles.OPERATOR)

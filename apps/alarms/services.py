@@ -186,8 +186,9 @@ def _alarm_changes(tr: Transition, at: datetime, user) -> dict:
 # -- operator actions --------------------------------------------------------------------------------
 
 
-def _act(alarm: Alarm, action, user, note: str, **fields) -> Alarm:
-    """Apply an operator action to the alarm's point under its sensor's lock."""
+def _act(alarm: Alarm, action, user, note: str, state_fields: dict | None = None, **fields) -> Alarm:
+    """Apply an operator action to the alarm's point under its sensor's lock; `state_fields` are
+    written to the point's RuleState in the same transaction (who shelved it and why)."""
     with transaction.atomic():
         lock_sensors([alarm.sensor_id])
         if alarm.rule_id is None:
@@ -196,10 +197,13 @@ def _act(alarm: Alarm, action, user, note: str, **fields) -> Alarm:
             raise NotAllowed("The rule of this alarm was deleted; acknowledging it closes it.")
         row = load_points("r.id = %s", [alarm.rule_id])[0]
         now = timezone.now().timestamp()
-        if action in (lifecycle.acknowledge, lifecycle.reset) and row.open_alarm_id != alarm.pk:
+        # Unshelving acts on the point whichever of its alarms it is asked through; the rest need this one open.
+        if action is not lifecycle.unshelve and row.open_alarm_id != alarm.pk:
             raise NotAllowed("The alarm is closed." if alarm.state == State.CLOSED else "The alarm is no longer open.")
         after, transitions = action(row.point, now, **fields)
         persist(row, after, transitions, user=user, note=note)
+        if state_fields:
+            RuleState.objects.filter(pk=alarm.rule_id).update(**state_fields)
     alarm.refresh_from_db()
     return alarm
 
@@ -254,15 +258,18 @@ def shelve(alarm: Alarm, user, minutes: float, reason: str) -> Alarm:
     if not 0 < minutes <= longest:
         raise NotAllowed(f"Shelve for more than 0 and at most {longest} minutes.")
     until = timezone.now().timestamp() + minutes * 60
-    alarm = _act(alarm, lifecycle.shelve, user, reason, until=until)
-    RuleState.objects.filter(pk=alarm.rule_id).update(shelved_by=user, shelve_reason=reason[:300])
-    return alarm
+    return _act(
+        alarm,
+        lifecycle.shelve,
+        user,
+        reason,
+        state_fields={"shelved_by": user, "shelve_reason": reason[:300]},
+        until=until,
+    )
 
 
 def unshelve(alarm: Alarm, user, note: str = "") -> Alarm:
-    alarm = _act(alarm, lifecycle.unshelve, user, note)
-    RuleState.objects.filter(pk=alarm.rule_id).update(shelved_by=None, shelve_reason="")
-    return alarm
+    return _act(alarm, lifecycle.unshelve, user, note, state_fields={"shelved_by": None, "shelve_reason": ""})
 
 
 def take_out_of_service(rule: AlarmRule, user, note: str) -> None:
