@@ -21,10 +21,15 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 
 # Which model permissions each role's group holds, by app. Later apps (alarms, boards) add theirs.
 ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
-    roles.VIEWER: {"plant": ("view",), "telemetry": ("view",)},
-    roles.OPERATOR: {"plant": ("view",), "telemetry": ("view",)},
-    roles.ENGINEER: {"plant": ("view", "add", "change", "delete"), "telemetry": ("view", "change")},
+    roles.VIEWER: {"plant": ("view",), "telemetry": ("view",), "alarms": ("view",)},
+    roles.OPERATOR: {"plant": ("view",), "telemetry": ("view",), "alarms": ("view",)},
+    roles.ENGINEER: {
+        "plant": ("view", "add", "change", "delete"),
+        "telemetry": ("view", "change"),
+        "alarms": ("view", "add", "change", "delete"),
+    },
     roles.ADMIN: {
+        "alarms": ("view", "add", "change", "delete"),
         "plant": ("view", "add", "change", "delete"),
         "telemetry": ("view", "add", "change", "delete"),
         "accounts": ("view", "add", "change", "delete"),

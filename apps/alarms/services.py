@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.alarms import announce, lifecycle, messages
+from apps.alarms import announce, defaults, lifecycle, messages
 from apps.alarms.choices import Kind, State
 from apps.alarms.lifecycle import Event, NotAllowed, Point, Transition
 from apps.alarms.models import Alarm, AlarmEvent, AlarmRule, RuleState
@@ -355,3 +355,20 @@ def run_timers(now: datetime | None = None) -> int:
 
 def stale_cutoff(now: datetime | None = None) -> datetime:
     return (now or timezone.now()) - timedelta(hours=settings.ALARM_STALE_HOURS)
+
+
+def add_default_rules(sensor: Sensor) -> int:
+    """Create the default rules (apps.alarms.defaults) of the kinds the sensor has none of yet."""
+    have = set(sensor.alarm_rules.values_list("kind", flat=True))
+    created = 0
+    for spec in defaults.default_rules(
+        sensor.type, sensor.range_min, sensor.range_max, sensor.expected_interval, sensor.decimals
+    ):
+        if spec.kind in have:
+            continue
+        AlarmRule.objects.create(
+            sensor=sensor, kind=spec.kind, setpoint=spec.setpoint, severity=spec.severity, deadband=spec.deadband,
+            on_delay=spec.on_delay, off_delay=spec.off_delay, latching=spec.latching,
+        )  # fmt: skip
+        created += 1
+    return created

@@ -1,7 +1,16 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count
 
+from apps.alarms import services as alarm_services
+from apps.alarms.models import AlarmRule
 from apps.plant.models import PLC, Machine, Sensor
+
+
+class AlarmRuleInline(admin.TabularInline):
+    model = AlarmRule
+    extra = 0
+    fields = ("kind", "setpoint", "deadband", "on_delay", "off_delay", "severity", "latching", "enabled", "message")
+    show_change_link = True
 
 
 class PLCInline(admin.TabularInline):
@@ -58,6 +67,8 @@ class SensorAdmin(admin.ModelAdmin):
     list_select_related = ("machine",)
     autocomplete_fields = ("machine",)
     readonly_fields = ("last_value", "last_seen", "created_at", "updated_at")
+    inlines = [AlarmRuleInline]
+    actions = ["add_default_alarm_rules"]
     fieldsets = (
         (None, {"fields": ("machine", "plc", "code", "name", "description")}),
         ("Measurement", {"fields": ("type", "unit", "range_min", "range_max", "decimals", "expected_interval")}),
@@ -65,3 +76,13 @@ class SensorAdmin(admin.ModelAdmin):
         ("Latest reading", {"fields": ("last_value", "last_seen")}),
         ("Audit", {"fields": ("created_at", "updated_at")}),
     )
+
+    @admin.action(description="Create default alarm rules (kinds the sensor has none of)")
+    def add_default_alarm_rules(self, request, queryset) -> None:
+        if not request.user.has_perm("alarms.add_alarmrule"):
+            self.message_user(request, "Only engineers and admins create alarm rules.", messages.ERROR)
+            return
+        created = sum(alarm_services.add_default_rules(sensor) for sensor in queryset)
+        self.message_user(
+            request, f"{created} alarm rule(s) created for {queryset.count()} sensor(s).", messages.SUCCESS
+        )
