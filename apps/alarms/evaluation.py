@@ -27,12 +27,15 @@ _SENSOR, _KIND, _SETPOINT, _DEADBAND, _ACTIVE, _SINCE = 1, 2, 3, 4, 10, 11
 
 @hooks.in_transaction
 def evaluate_batch(batch: StoredBatch) -> None:
-    live = live_readings(batch)
-    if not live:
+    previous = batch.previous
+    # Sensors whose newest reading in the batch is newer than what they had: the others got only backfill.
+    fresh = [s for s, (t, _, _) in batch.latest.items() if (seen := previous.get(s, (None,))[0]) is None or t > seen]
+    if not fresh:
         return
-    rows = _rule_rows(list(live))
+    rows = _rule_rows(fresh)
     if not rows:
         return
+    live = live_readings(batch, {raw[_SENSOR] for raw in rows})
     bounds = {}
     states = []
     for raw in rows:
@@ -40,7 +43,7 @@ def evaluate_batch(batch: StoredBatch) -> None:
         if _settled(raw, readings, bounds):
             continue
         row = services.point_row(raw)
-        point, transitions = _feed(row, readings, batch.previous.get(row.sensor_id, (None, None)))
+        point, transitions = _feed(row, readings, previous.get(row.sensor_id, (None, None)))
         if transitions:
             services.persist(row, point, transitions)
         elif point != row.point:  # only a delay started or was cancelled
@@ -48,11 +51,13 @@ def evaluate_batch(batch: StoredBatch) -> None:
     services.save_states(states)
 
 
-def live_readings(batch: StoredBatch) -> dict[int, list[tuple[float, float, int]]]:
-    """Sensor id -> its readings newer than its previous newest, in time order."""
+def live_readings(batch: StoredBatch, sensors: set[int]) -> dict[int, list[tuple[float, float, int]]]:
+    """Sensor id -> its readings newer than its previous newest, in time order (for `sensors` only)."""
     previous = batch.previous
     live: dict[int, list[tuple[float, float, int]]] = {}
     for sensor_id, t, value, quality in batch.readings:
+        if sensor_id not in sensors:
+            continue
         seen = previous.get(sensor_id, (None, None))[0]
         if seen is None or t > seen:
             live.setdefault(sensor_id, []).append((t, value, quality))
