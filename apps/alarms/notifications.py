@@ -45,8 +45,12 @@ def _severity(event: AlarmEvent) -> str | None:
 
 
 def routes_for(event_id: int) -> list[int]:
-    """The enabled routes that want this transition."""
-    event = _event(event_id)
+    """The enabled routes that want this transition (none if the event is gone, e.g. pruned)."""
+    try:
+        event = _event(event_id)
+    except AlarmEvent.DoesNotExist:
+        log.warning("alarm event %s no longer exists; nothing to notify", event_id)
+        return []
     severity = _severity(event)
     if not event.announced or severity is None:
         return []
