@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "apps.plant",
     "apps.telemetry",
     "apps.alarms",
+    "apps.history",
     "apps.system",
 ]
 
@@ -148,6 +149,10 @@ ALARM_STALE_HOURS = env_int("ALARM_STALE_HOURS", 24, minimum=1)  # KPI: active l
 ALARM_NOTIFY_MAX_RETRIES = env_int("ALARM_NOTIFY_MAX_RETRIES", 5, minimum=0)
 ALARM_WEBHOOK_TIMEOUT = env_int("ALARM_WEBHOOK_TIMEOUT", 10, minimum=1)
 
+# --- History ------------------------------------------------------------------------------------
+# Seconds between rollup refreshes (Apache edition); reads include newer data from raw readings.
+ROLLUP_REFRESH_INTERVAL = env_int("ROLLUP_REFRESH_INTERVAL", 60, minimum=5)
+
 # E-mail for alarm notifications (EMAIL_HOST empty: e-mail routes fail with a clear error).
 EMAIL_HOST = env_str("EMAIL_HOST", "")
 EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
@@ -167,6 +172,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.alarms.tasks.run_timers",
         "schedule": float(ALARM_TIMER_INTERVAL),
         "options": {"expires": ALARM_TIMER_INTERVAL},
+    },
+    "refresh-rollups": {
+        "task": "apps.history.tasks.refresh_rollups",
+        "schedule": float(ROLLUP_REFRESH_INTERVAL),
+        "options": {"expires": ROLLUP_REFRESH_INTERVAL},
     },
     "publish-postgresql-status": {
         "task": "apps.system.tasks.publish_postgresql_status",

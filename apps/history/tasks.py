@@ -1,0 +1,12 @@
+"""Celery tasks of the history app: thin wrappers over apps.history.rollups."""
+
+from celery import shared_task
+
+from apps.history import rollups
+
+
+@shared_task(ignore_result=True)
+def refresh_rollups() -> str | None:
+    """Beat, every ROLLUP_REFRESH_INTERVAL: bring the 1m/1h/1d rollups up to date."""
+    watermark = rollups.refresh()
+    return watermark.isoformat() if watermark else None
