@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema", SpectacularJSONAPIView.as_view(), name="api-schema"),
     path("api/", include("apps.system.api.urls")),
+    path("api/", include("apps.history.api.urls")),
     path("api/", include("apps.plant.api.urls")),
     path("api/", include("apps.alarms.api.urls")),
     # Anything else under /api/ answers in JSON, not with an HTML page.

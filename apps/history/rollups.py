@@ -174,17 +174,21 @@ def materialized() -> datetime | None:
         return cursor.fetchone()[0]
 
 
-def buckets(sensor_ids: list[int], start: datetime, end: datetime, resolution: str) -> list[tuple]:
+def buckets(
+    sensor_ids: list[int], start: datetime, end: datetime, resolution: str, width: timedelta | None = None
+) -> list[tuple]:
     """(sensor_id, bucket, avg, min, max, count) for [start, end), buckets of `resolution` (1m/1h/1d).
 
     Complete buckets come from the resolution's table; the rest from the finer tables and, after
     the watermark, from the raw readings, all re-aggregated exactly (sum/count, min, max)."""
     level = BY_NAME[resolution]
-    start = floor(start, level.width)  # whole buckets: the first one may begin before `start`
+    width = width or level.width  # a multiple of the level's width: buckets made of whole level buckets
+    start = floor(start, width)  # whole buckets: the first one may begin before `start`
     watermark = materialized()
     # Only table names and intervals of LEVELS are formatted into the SQL; values are parameters.
     parts, params = [], []
-    bucket = f"time_bucket('{level.interval}', {{column}})"
+    seconds = int(width.total_seconds())
+    bucket = f"time_bucket(make_interval(secs => {seconds}), {{column}}, origin => 'epoch'::timestamptz)"
     if watermark is None:
         boundaries = []
     else:

@@ -1,0 +1,68 @@
+"""History queries: pick a resolution for a time range and a number of points, then read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection
+
+from apps.history import rollups
+
+RAW = "raw"
+RESOLUTIONS = (RAW, *rollups.BY_NAME)  # raw, 1m, 1h, 1d
+DEFAULT_POINTS = 1000
+MAX_POINTS = 20_000
+MAX_RAW_ROWS = 200_000  # a raw answer larger than this asks for a coarser resolution instead
+
+
+class BadQuery(ValueError):
+    """A history query that cannot be answered; the message says why."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    resolution: str  # raw, 1m, 1h or 1d: where the figures come from
+    width: timedelta | None  # bucket width (a multiple of the resolution's); None for raw rows
+
+
+def plan(start: datetime, end: datetime, points: int, resolution: str = "auto") -> Plan:
+    """`auto`: buckets of about (end - start) / points, read from the coarsest rollup that fits in
+    one bucket (raw readings when a bucket would be shorter than a minute)."""
+    if end <= start:
+        raise BadQuery("end must be after start.")
+    if not 1 <= points <= MAX_POINTS:
+        raise BadQuery(f"points must be between 1 and {MAX_POINTS}.")
+    if resolution == RAW:
+        return Plan(RAW, None)
+    if resolution in rollups.BY_NAME:
+        return Plan(resolution, rollups.BY_NAME[resolution].width)
+    if resolution != "auto":
+        raise BadQuery(f"resolution must be auto or one of {', '.join(RESOLUTIONS)}.")
+    wanted = (end - start) / points
+    fitting = [level for level in rollups.LEVELS if level.width <= wanted]
+    if not fitting:
+        return Plan(RAW, None)
+    level = fitting[-1]
+    return Plan(level.name, level.width * max(1, int(wanted / level.width)))
+
+
+def raw(sensor_ids: list[int], start: datetime, end: datetime) -> list[tuple]:
+    """(sensor_id, time, value, quality), at most MAX_RAW_ROWS."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT sensor_id, time, value, quality FROM readings"
+            " WHERE sensor_id = ANY(%s) AND time >= %s AND time < %s ORDER BY sensor_id, time LIMIT %s",
+            [sensor_ids, start, end, MAX_RAW_ROWS + 1],
+        )
+        rows = cursor.fetchall()
+    if len(rows) > MAX_RAW_ROWS:
+        raise BadQuery(f"More than {MAX_RAW_ROWS:,} raw readings in this range; ask for a coarser resolution.")
+    return rows
+
+
+def history(sensor_ids: list[int], start: datetime, end: datetime, points: int, resolution: str) -> tuple[Plan, list]:
+    chosen = plan(start, end, points, resolution)
+    if chosen.resolution == RAW:
+        return chosen, raw(sensor_ids, start, end)
+    return chosen, rollups.buckets(sensor_ids, start, end, chosen.resolution, chosen.width)
