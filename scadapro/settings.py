@@ -152,6 +152,9 @@ ALARM_WEBHOOK_TIMEOUT = env_int("ALARM_WEBHOOK_TIMEOUT", 10, minimum=1)
 # --- History ------------------------------------------------------------------------------------
 # Seconds between rollup refreshes (Apache edition); reads include newer data from raw readings.
 ROLLUP_REFRESH_INTERVAL = env_int("ROLLUP_REFRESH_INTERVAL", 60, minimum=5)
+# Days kept; older whole chunks are dropped daily (drop_chunks).
+HISTORY_RAW_RETENTION_DAYS = env_int("HISTORY_RAW_RETENTION_DAYS", 365, minimum=1)
+HISTORY_ROLLUP_RETENTION_DAYS = env_int("HISTORY_ROLLUP_RETENTION_DAYS", 3650, minimum=1)
 
 # E-mail for alarm notifications (EMAIL_HOST empty: e-mail routes fail with a clear error).
 EMAIL_HOST = env_str("EMAIL_HOST", "")
@@ -177,6 +180,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.history.tasks.refresh_rollups",
         "schedule": float(ROLLUP_REFRESH_INTERVAL),
         "options": {"expires": ROLLUP_REFRESH_INTERVAL},
+    },
+    "apply-history-retention": {
+        "task": "apps.history.tasks.apply_retention",
+        "schedule": 24 * 3600.0,
+        "options": {"expires": 3600},
     },
     "publish-postgresql-status": {
         "task": "apps.system.tasks.publish_postgresql_status",

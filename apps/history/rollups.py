@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -219,3 +220,22 @@ def buckets(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+# -- retention ----------------------------------------------------------------------------------------
+
+
+def apply_retention(now: datetime | None = None) -> dict[str, int]:
+    """Drop whole chunks older than the retention of raw readings and of the rollups; returns how
+    many chunks each relation lost."""
+    now = now or timezone.now()
+    keep = {"readings": settings.HISTORY_RAW_RETENTION_DAYS}
+    keep.update({level.table: settings.HISTORY_ROLLUP_RETENTION_DAYS for level in LEVELS})
+    dropped = {}
+    with connection.cursor() as cursor:
+        for table, days in keep.items():
+            cursor.execute(
+                "SELECT count(*) FROM drop_chunks(%s, older_than => %s)", [table, now - timedelta(days=days)]
+            )
+            dropped[table] = cursor.fetchone()[0]
+    return dropped

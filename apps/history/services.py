@@ -13,6 +13,7 @@ RAW = "raw"
 RESOLUTIONS = (RAW, *rollups.BY_NAME)  # raw, 1m, 1h, 1d
 DEFAULT_POINTS = 1000
 MAX_POINTS = 20_000
+MAX_SENSORS = 50
 MAX_RAW_ROWS = 200_000  # a raw answer larger than this asks for a coarser resolution instead
 
 
@@ -66,3 +67,16 @@ def history(sensor_ids: list[int], start: datetime, end: datetime, points: int, 
     if chosen.resolution == RAW:
         return chosen, raw(sensor_ids, start, end)
     return chosen, rollups.buckets(sensor_ids, start, end, chosen.resolution, chosen.width)
+
+
+def aligned(plan_: Plan, sensor_ids: list[int], rows: list[tuple]) -> dict:
+    """Rows of several sensors on one time axis (as charts want them): `time` and, per figure, one
+    list per sensor with None where that sensor has nothing in that bucket."""
+    figures = ("value", "quality") if plan_.width is None else ("avg", "min", "max", "count")
+    times = sorted({row[1] for row in rows})
+    index = {t: i for i, t in enumerate(times)}
+    series = {f: {s: [None] * len(times) for s in sensor_ids} for f in figures}
+    for sensor_id, t, *values in rows:
+        for figure, value in zip(figures, values, strict=True):
+            series[figure][sensor_id][index[t]] = value
+    return {"time": times, **series}

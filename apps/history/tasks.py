@@ -10,3 +10,9 @@ def refresh_rollups() -> str | None:
     """Beat, every ROLLUP_REFRESH_INTERVAL: bring the 1m/1h/1d rollups up to date."""
     watermark = rollups.refresh()
     return watermark.isoformat() if watermark else None
+
+
+@shared_task(ignore_result=True)
+def apply_retention() -> dict[str, int]:
+    """Beat, daily: drop raw and rollup chunks past HISTORY_*_RETENTION_DAYS."""
+    return rollups.apply_retention()

@@ -79,3 +79,31 @@ def test_history_answers_rolled_up_and_raw_rows(plant, viewer):
     assert raw["resolution"] == "raw" and raw["bucket_seconds"] is None
     assert [r["value"] for r in raw["rows"]] == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
     assert raw["rows"][0] == {"time": "2026-11-01T00:00:00Z", "value": 0.0, "quality": 0}
+
+
+def test_several_sensors_come_back_on_one_time_axis(plant, viewer):
+    pressure, flow = plant["pressure"], plant["flow"]
+    rows = [(pressure.pk, (START + timedelta(minutes=m)).timestamp(), float(m), 0) for m in range(0, 180)]
+    rows += [(flow.pk, (START + timedelta(minutes=m)).timestamp(), 2.0 * m, 0) for m in range(60, 180)]
+    store_batch(Decoded(rows=rows, rejected=Counter(), kept=[]))
+    body = (
+        client_for(viewer)
+        .get(
+            f"/api/history?sensors={pressure.pk},{flow.pk}&start=2026-11-01T00:00:00Z&end=2026-11-01T03:00:00Z&points=3"
+        )
+        .json()
+    )
+    assert (body["resolution"], body["bucket_seconds"]) == ("1h", 3600)
+    assert body["time"] == ["2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "2026-11-01T02:00:00Z"]
+    assert body["avg"][str(pressure.pk)] == [29.5, 89.5, 149.5]
+    assert body["avg"][str(flow.pk)] == [None, 179.0, 299.0]
+    assert body["count"][str(flow.pk)] == [None, 60, 60]
+
+
+@pytest.mark.parametrize(
+    ("sensors", "reason"),
+    [("", "Give 1 to"), ("1,x", "separated by commas"), ("999998,999999", "No such sensor: 999998, 999999")],
+)
+def test_bad_sensor_lists_get_400(viewer, sensors, reason):
+    response = client_for(viewer).get(f"/api/history?sensors={sensors}")
+    assert response.status_code == 400 and reason in str(response.json())

@@ -117,3 +117,19 @@ def test_a_range_starting_inside_a_bucket_returns_that_whole_bucket(sensors):
         (START, 29.5, 60),
         (START + timedelta(hours=1), 89.5, 60),
     ]
+
+
+def test_retention_drops_whole_chunks_past_each_relations_period(sensors, settings):
+    settings.HISTORY_RAW_RETENTION_DAYS = 30
+    settings.HISTORY_ROLLUP_RETENTION_DAYS = 3650
+    store([(sensors[0], START - timedelta(days=60), 1.0), (sensors[0], START, 2.0)])
+    rollups.refresh(now=START + timedelta(days=1))
+    dropped = rollups.apply_retention(now=START + timedelta(days=1))
+    assert dropped["readings"] == 1 and dropped["readings_1m"] == 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT value FROM readings")
+        assert [r[0] for r in cursor.fetchall()] == [2.0]
+    # The rollups keep the dropped raw day for their own, longer period.
+    assert [
+        n for *_, n in rollups.buckets([sensors[0]], START - timedelta(days=61), START + timedelta(days=1), "1d")
+    ] == [1, 1]

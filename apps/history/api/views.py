@@ -23,6 +23,57 @@ def _time(request: Request, name: str, default: datetime) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _query(request: Request) -> tuple[datetime, datetime, int, str]:
+    end = _time(request, "end", datetime.now(UTC))
+    start = _time(request, "start", end - timedelta(hours=24))
+    try:
+        points = int(request.query_params.get("points", services.DEFAULT_POINTS))
+    except ValueError:
+        raise ValidationError({"points": "A whole number."}) from None
+    return start, end, points, request.query_params.get("resolution", "auto")
+
+
+QUERY_PARAMETERS = [
+    OpenApiParameter("start", OpenApiTypes.DATETIME, description="Default: 24 hours before end."),
+    OpenApiParameter("end", OpenApiTypes.DATETIME, description="Default: now."),
+    OpenApiParameter("points", int, description=f"About this many buckets (default {services.DEFAULT_POINTS})."),
+    OpenApiParameter("resolution", str, enum=["auto", *services.RESOLUTIONS]),
+]
+
+
+class HistoryView(APIView):
+    """Several sensors' history on one time axis: GET /api/history?sensors=1,2,3&start=&end=&points="""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("sensors", str, required=True, description="Sensor ids, comma-separated."),
+            *QUERY_PARAMETERS,
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request) -> Response:
+        text = request.query_params.get("sensors", "")
+        try:
+            ids = list(dict.fromkeys(int(part) for part in text.split(",") if part.strip()))
+        except ValueError:
+            raise ValidationError({"sensors": "Sensor ids separated by commas, e.g. sensors=1,2,3."}) from None
+        if not 1 <= len(ids) <= services.MAX_SENSORS:
+            raise ValidationError({"sensors": f"Give 1 to {services.MAX_SENSORS} sensor ids."})
+        unknown = sorted(set(ids) - set(Sensor.objects.filter(pk__in=ids).values_list("pk", flat=True)))
+        if unknown:
+            raise ValidationError({"sensors": f"No such sensor: {', '.join(map(str, unknown))}."})
+        start, end, points, resolution = _query(request)
+        try:
+            plan, rows = services.history(ids, start, end, points, resolution)
+        except services.BadQuery as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        seconds = int(plan.width.total_seconds()) if plan.width else None
+        return Response(
+            {"sensors": ids, "start": start, "end": end, "resolution": plan.resolution, "bucket_seconds": seconds}
+            | services.aligned(plan, ids, rows)
+        )
+
+
 class SensorHistoryView(APIView):
     """A sensor's history: raw readings or buckets (avg, min, max, count) from the rollups."""
 
