@@ -29,7 +29,8 @@ class Plan:
 
 def plan(start: datetime, end: datetime, points: int, resolution: str = "auto") -> Plan:
     """`auto`: buckets of about (end - start) / points, read from the coarsest rollup that fits in
-    one bucket (raw readings when a bucket would be shorter than a minute)."""
+    one bucket (from the raw readings when a bucket would be shorter than a minute).
+    `raw`: the readings themselves; `1m`/`1h`/`1d`: that rollup's own buckets."""
     if end <= start:
         raise BadQuery("end must be after start.")
     if not 1 <= points <= MAX_POINTS:
@@ -42,8 +43,8 @@ def plan(start: datetime, end: datetime, points: int, resolution: str = "auto") 
         raise BadQuery(f"resolution must be auto or one of {', '.join(RESOLUTIONS)}.")
     wanted = (end - start) / points
     fitting = [level for level in rollups.LEVELS if level.width <= wanted]
-    if not fitting:
-        return Plan(RAW, None)
+    if not fitting:  # buckets shorter than a minute, made from the raw readings (whole seconds)
+        return Plan(RAW, timedelta(seconds=max(1, int(wanted.total_seconds()))))
     level = fitting[-1]
     return Plan(level.name, level.width * max(1, int(wanted / level.width)))
 
@@ -62,10 +63,24 @@ def raw(sensor_ids: list[int], start: datetime, end: datetime) -> list[tuple]:
     return rows
 
 
+def raw_buckets(sensor_ids: list[int], start: datetime, end: datetime, width: timedelta) -> list[tuple]:
+    """(sensor_id, bucket, avg, min, max, count) straight from the raw readings."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT sensor_id, time_bucket(make_interval(secs => %s), time, origin => 'epoch'::timestamptz) AS b,"
+            " avg(value), min(value), max(value), count(*) FROM readings"
+            " WHERE sensor_id = ANY(%s) AND time >= %s AND time < %s GROUP BY 1, 2 ORDER BY 1, 2",
+            [int(width.total_seconds()), sensor_ids, rollups.floor(start, width), end],
+        )
+        return cursor.fetchall()
+
+
 def history(sensor_ids: list[int], start: datetime, end: datetime, points: int, resolution: str) -> tuple[Plan, list]:
     chosen = plan(start, end, points, resolution)
-    if chosen.resolution == RAW:
+    if chosen.width is None:
         return chosen, raw(sensor_ids, start, end)
+    if chosen.resolution == RAW:
+        return chosen, raw_buckets(sensor_ids, start, end, chosen.width)
     return chosen, rollups.buckets(sensor_ids, start, end, chosen.resolution, chosen.width)
 
 

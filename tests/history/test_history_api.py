@@ -19,8 +19,9 @@ START = datetime(2026, 11, 1, tzinfo=UTC)
 @pytest.mark.parametrize(
     ("span", "points", "resolution", "bucket"),
     [
-        (timedelta(hours=1), 1000, "raw", None),  # 3.6 s buckets: finer than any rollup
-        (timedelta(seconds=59_999), 1000, "raw", None),  # 59.999 s
+        (timedelta(hours=1), 1000, "raw", timedelta(seconds=3)),  # 3.6 s buckets: from raw readings
+        (timedelta(seconds=59_999), 1000, "raw", timedelta(seconds=59)),  # 59.999 s
+        (timedelta(seconds=100), 1000, "raw", timedelta(seconds=1)),  # never finer than a second
         (timedelta(seconds=60_000), 1000, "1m", timedelta(minutes=1)),  # exactly a minute
         (timedelta(days=1), 1000, "1m", timedelta(minutes=1)),  # 86.4 s -> whole minutes
         (timedelta(days=7), 1000, "1m", timedelta(minutes=10)),  # 604.8 s
@@ -71,6 +72,13 @@ def test_history_answers_rolled_up_and_raw_rows(plant, viewer):
     assert (first["time"], first["count"], first["min"], first["max"]) == ("2026-11-01T00:00:00Z", 360, 0.0, 99.0)
     assert first["avg"] == pytest.approx(sum(i % 100 for i in range(360)) / 360)
     assert sum(r["count"] for r in body["rows"]) == len(rows)  # the raw tail after the watermark included
+
+    fine = client.get(
+        f"/api/sensors/{sensor.pk}/history",
+        {"start": "2026-11-01T00:00:00Z", "end": "2026-11-01T01:00:00Z", "points": 120},
+    ).json()
+    assert (fine["resolution"], fine["bucket_seconds"], len(fine["rows"])) == ("raw", 30, 120)
+    assert fine["rows"][1] == {"time": "2026-11-01T00:00:30Z", "avg": 4.0, "min": 3.0, "max": 5.0, "count": 3}
 
     raw = client.get(
         f"/api/sensors/{sensor.pk}/history",

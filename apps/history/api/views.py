@@ -1,14 +1,18 @@
 from datetime import UTC, datetime, timedelta
 
+import orjson
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.history import services
 from apps.plant.models import Sensor
+
+# Times as 2026-11-01T00:00:00Z (like the rest of the API); integer dict keys (sensor ids) allowed.
+ORJSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
 
 
 def _time(request: Request, name: str, default: datetime) -> datetime:
@@ -21,6 +25,11 @@ def _time(request: Request, name: str, default: datetime) -> datetime:
         hint = " (in a URL, write a + offset as %2B)" if " " in text else ""
         raise ValidationError({name: f"Not an ISO 8601 date or time{hint}."}) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _json(body: dict) -> HttpResponse:
+    """Thousands of rows: orjson renders them several times faster than DRF's JSON renderer."""
+    return HttpResponse(orjson.dumps(body, option=ORJSON_OPTIONS), content_type="application/json")
 
 
 def _query(request: Request) -> tuple[datetime, datetime, int, str]:
@@ -51,7 +60,7 @@ class HistoryView(APIView):
         ],
         responses={200: OpenApiTypes.OBJECT},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         text = request.query_params.get("sensors", "")
         try:
             ids = list(dict.fromkeys(int(part) for part in text.split(",") if part.strip()))
@@ -68,7 +77,7 @@ class HistoryView(APIView):
         except services.BadQuery as exc:
             raise ValidationError({"detail": str(exc)}) from exc
         seconds = int(plan.width.total_seconds()) if plan.width else None
-        return Response(
+        return _json(
             {"sensors": ids, "start": start, "end": end, "resolution": plan.resolution, "bucket_seconds": seconds}
             | services.aligned(plan, ids, rows)
         )
@@ -88,7 +97,7 @@ class SensorHistoryView(APIView):
         ],
         responses={200: OpenApiTypes.OBJECT},
     )
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: Request, pk: int) -> HttpResponse:
         sensor = Sensor.objects.filter(pk=pk).first()
         if sensor is None:
             raise NotFound("No such sensor.")
@@ -104,7 +113,7 @@ class SensorHistoryView(APIView):
             )
         except services.BadQuery as exc:
             raise ValidationError({"detail": str(exc)}) from exc
-        body = {
+        body: dict = {
             "sensor": sensor.pk,
             "start": start,
             "end": end,
@@ -115,4 +124,4 @@ class SensorHistoryView(APIView):
             body["rows"] = [{"time": t, "value": v, "quality": q} for _, t, v, q in rows]
         else:
             body["rows"] = [{"time": b, "avg": avg, "min": lo, "max": hi, "count": n} for _, b, avg, lo, hi, n in rows]
-        return Response(body)
+        return _json(body)
