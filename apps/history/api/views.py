@@ -1,14 +1,15 @@
 from datetime import UTC, datetime, timedelta
 
 import orjson
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from apps.history import services
+from apps.history import export, services
 from apps.plant.models import Sensor
 
 # Times as 2026-11-01T00:00:00Z (like the rest of the API); integer dict keys (sensor ids) allowed.
@@ -50,6 +51,66 @@ QUERY_PARAMETERS = [
 ]
 
 
+def _sensor_ids(request: Request) -> list[int]:
+    text = request.query_params.get("sensors", "")
+    try:
+        ids = list(dict.fromkeys(int(part) for part in text.split(",") if part.strip()))
+    except ValueError:
+        raise ValidationError({"sensors": "Sensor ids separated by commas, e.g. sensors=1,2,3."}) from None
+    if not 1 <= len(ids) <= services.MAX_SENSORS:
+        raise ValidationError({"sensors": f"Give 1 to {services.MAX_SENSORS} sensor ids."})
+    unknown = sorted(set(ids) - set(Sensor.objects.filter(pk__in=ids).values_list("pk", flat=True)))
+    if unknown:
+        raise ValidationError({"sensors": f"No such sensor: {', '.join(map(str, unknown))}."})
+    return ids
+
+
+class FirstRenderer(DefaultContentNegotiation):
+    """`format` here names the file format, not DRF's response format: errors are always JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class ExportView(APIView):
+    """Any range as a CSV or Parquet file, streamed: GET /api/history/export?sensors=1,2&format=parquet"""
+
+    content_negotiation_class = FirstRenderer
+
+    FORMATS = {
+        "csv": ("text/csv", export.csv_stream),
+        "parquet": ("application/vnd.apache.parquet", export.parquet_stream),
+    }
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("sensors", str, required=True, description="Sensor ids, comma-separated."),
+            OpenApiParameter("start", OpenApiTypes.DATETIME, description="Default: 24 hours before end."),
+            OpenApiParameter("end", OpenApiTypes.DATETIME, description="Default: now."),
+            OpenApiParameter("resolution", str, enum=list(services.RESOLUTIONS), description="Default: raw."),
+            OpenApiParameter("format", str, enum=["csv", "parquet"], description="Default: csv."),
+        ],
+        responses={200: OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        ids = _sensor_ids(request)
+        end = _time(request, "end", datetime.now(UTC))
+        start = _time(request, "start", end - timedelta(hours=24))
+        if end <= start:
+            raise ValidationError({"detail": "end must be after start."})
+        resolution = request.query_params.get("resolution", services.RAW)
+        if resolution not in services.RESOLUTIONS:
+            raise ValidationError({"resolution": f"One of {', '.join(services.RESOLUTIONS)}."})
+        kind = request.query_params.get("format", "csv")
+        if kind not in self.FORMATS:
+            raise ValidationError({"format": "csv or parquet."})
+        content_type, stream = self.FORMATS[kind]
+        response = StreamingHttpResponse(stream(ids, start, end, resolution), content_type=content_type)
+        name = f"scadapro-{resolution}-{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}.{kind}"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+
 class HistoryView(APIView):
     """Several sensors' history on one time axis: GET /api/history?sensors=1,2,3&start=&end=&points="""
 
@@ -61,16 +122,7 @@ class HistoryView(APIView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> HttpResponse:
-        text = request.query_params.get("sensors", "")
-        try:
-            ids = list(dict.fromkeys(int(part) for part in text.split(",") if part.strip()))
-        except ValueError:
-            raise ValidationError({"sensors": "Sensor ids separated by commas, e.g. sensors=1,2,3."}) from None
-        if not 1 <= len(ids) <= services.MAX_SENSORS:
-            raise ValidationError({"sensors": f"Give 1 to {services.MAX_SENSORS} sensor ids."})
-        unknown = sorted(set(ids) - set(Sensor.objects.filter(pk__in=ids).values_list("pk", flat=True)))
-        if unknown:
-            raise ValidationError({"sensors": f"No such sensor: {', '.join(map(str, unknown))}."})
+        ids = _sensor_ids(request)
         start, end, points, resolution = _query(request)
         try:
             plan, rows = services.history(ids, start, end, points, resolution)
