@@ -16,7 +16,6 @@ import pyarrow.parquet as pq
 from django.db import connection, transaction
 
 from apps.history import rollups, services
-from apps.plant.models import Sensor
 
 BATCH = 50_000
 RAW_COLUMNS = ("sensor", "time", "value", "quality")
@@ -31,15 +30,9 @@ BUCKET_SCHEMA = pa.schema(
 )
 
 
-def _names(sensor_ids: list[int]) -> dict[int, str]:
-    return {
-        s.pk: f"{s.machine.code}/{s.code}" for s in Sensor.objects.filter(pk__in=sensor_ids).select_related("machine")
-    }
-
-
 def batches(sensor_ids: list[int], start: datetime, end: datetime, resolution: str) -> Iterator[list[tuple]]:
     """Rows (sensor name first) in batches of at most BATCH, ordered by sensor and time."""
-    names = _names(sensor_ids)
+    names = services.sensor_names(sensor_ids)
     if resolution == services.RAW:
         with transaction.atomic(), connection.chunked_cursor() as cursor:  # server-side: streamed
             cursor.execute(

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.db import connection
 
 from apps.history import rollups
+from apps.plant.models import Sensor
 
 RAW = "raw"
 RESOLUTIONS = (RAW, *rollups.BY_NAME)  # raw, 1m, 1h, 1d
@@ -47,6 +48,12 @@ def plan(start: datetime, end: datetime, points: int, resolution: str = "auto") 
         return Plan(RAW, timedelta(seconds=max(1, int(wanted.total_seconds()))))
     level = fitting[-1]
     return Plan(level.name, level.width * max(1, int(wanted / level.width)))
+
+
+def sensor_names(sensor_ids: list[int]) -> dict[int, str]:
+    """Sensor id -> MACHINE/SENSOR, as analysts know them."""
+    sensors = Sensor.objects.filter(pk__in=sensor_ids).select_related("machine")
+    return {s.pk: f"{s.machine.code}/{s.code}" for s in sensors}
 
 
 def raw(sensor_ids: list[int], start: datetime, end: datetime) -> list[tuple]:

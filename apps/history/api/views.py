@@ -9,7 +9,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from apps.history import export, services
+from apps.history import export, services, statistics
 from apps.plant.models import Sensor
 
 # Times as 2026-11-01T00:00:00Z (like the rest of the API); integer dict keys (sensor ids) allowed.
@@ -109,6 +109,44 @@ class ExportView(APIView):
         name = f"scadapro-{resolution}-{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}.{kind}"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
+
+
+def _number(request: Request, name: str) -> float | None:
+    text = request.query_params.get(name)
+    if text in (None, ""):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValidationError({name: "A number."}) from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValidationError({name: "A finite number."})
+    return value
+
+
+class StatisticsView(APIView):
+    """Mean, std, min, max, percentiles, time above/below a limit and correlation, with pandas."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("sensors", str, required=True, description="Sensor ids, comma-separated."),
+            OpenApiParameter("start", OpenApiTypes.DATETIME, description="Default: 24 hours before end."),
+            OpenApiParameter("end", OpenApiTypes.DATETIME, description="Default: now."),
+            OpenApiParameter("above", float, description="Limit for the time spent above it (seconds)."),
+            OpenApiParameter("below", float, description="Limit for the time spent below it (seconds)."),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        ids = _sensor_ids(request)
+        end = _time(request, "end", datetime.now(UTC))
+        start = _time(request, "start", end - timedelta(hours=24))
+        if end <= start:
+            raise ValidationError({"detail": "end must be after start."})
+        if end - start > timedelta(days=3660):
+            raise ValidationError({"detail": "At most ten years at a time."})
+        figures = statistics.statistics(ids, start, end, _number(request, "above"), _number(request, "below"))
+        return _json({"start": start, "end": end, **figures})
 
 
 class HistoryView(APIView):
