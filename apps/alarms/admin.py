@@ -4,10 +4,11 @@ audit trail (read-only), acted on only through the same services as the API."""
 from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
 from apps.accounts import roles
 from apps.alarms import services
-from apps.alarms.choices import EventKind
+from apps.alarms.choices import EventKind, Kind
 from apps.alarms.models import Alarm, AlarmEvent, AlarmRule, Notification, NotificationRoute, RuleState
 
 
@@ -25,7 +26,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class RuleStateInline(admin.StackedInline):
     model = RuleState
     can_delete = False
-    verbose_name_plural = "Live state"
+    # One state per rule: Django titles a one-form inline with the singular name.
+    verbose_name = verbose_name_plural = "Live state"
     fields = readonly_fields = (
         "active", "since", "open_alarm", "shelved_until", "shelved_by", "shelve_reason",
         "out_of_service", "service_changed_by", "service_note", "updated_at",
@@ -38,8 +40,31 @@ class RuleStateInline(admin.StackedInline):
         return False
 
 
+class AlarmRuleForm(forms.ModelForm):
+    class Meta:
+        model = AlarmRule
+        fields = (
+            "sensor", "kind", "setpoint", "deadband", "on_delay", "off_delay", "severity", "latching", "enabled",
+            "message",
+        )  # fmt: skip
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        # On the change page the sensor is read-only, so Django skips the (sensor, kind) constraint
+        # (it only checks constraints whose fields are all on the form) and a duplicate kind would
+        # reach the database as an IntegrityError.
+        kind = cleaned.get("kind")
+        if self.instance.pk and kind:
+            other = AlarmRule.objects.filter(sensor_id=self.instance.sensor_id, kind=kind).exclude(pk=self.instance.pk)
+            if other.exists():
+                label = Kind(kind).label.lower()
+                self.add_error("kind", f"Sensor {self.instance.sensor} already has a {label} rule; edit that one.")
+        return cleaned
+
+
 @admin.register(AlarmRule)
 class AlarmRuleAdmin(admin.ModelAdmin):
+    form = AlarmRuleForm
     list_display = (
         "sensor", "machine", "kind", "setpoint", "deadband", "on_delay", "off_delay", "severity", "latching",
         "enabled", "live_state",
@@ -66,13 +91,13 @@ class AlarmRuleAdmin(admin.ModelAdmin):
         if state is None:
             return "normal"
         parts = ["in alarm" if state.active else "normal"]
-        if state.shelved_until:
-            parts.append(f"shelved until {state.shelved_until:%Y-%m-%d %H:%M}")
+        if state.shelved_until and state.shelved_until > timezone.now():  # an expired one ends at the next timer run
+            parts.append(f"shelved until {timezone.localtime(state.shelved_until):%Y-%m-%d %H:%M}")
         if state.out_of_service:
             parts.append("out of service")
         return ", ".join(parts)
 
-    @admin.action(description="Take the selected rules out of service…")
+    @admin.action(description="Take the selected rules out of service…", permissions=["change"])
     def take_out_of_service(self, request, queryset):
         if not roles.has_role(request.user, roles.ENGINEER):
             self.message_user(request, "Only engineers and admins take alarms out of service.", messages.ERROR)
@@ -100,7 +125,7 @@ class AlarmRuleAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/alarms/take_out_of_service.html", context)
 
-    @admin.action(description="Return the selected rules to service")
+    @admin.action(description="Return the selected rules to service", permissions=["change"])
     def return_to_service(self, request, queryset) -> None:
         if not roles.has_role(request.user, roles.ENGINEER):
             self.message_user(request, "Only engineers and admins return alarms to service.", messages.ERROR)

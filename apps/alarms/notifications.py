@@ -69,6 +69,12 @@ def routes_for(event_id: int) -> list[int]:
 def deliver(event_id: int, route_id: int) -> bool:
     """Send the transition along the route unless already sent; returns whether it sent now.
     Raises DeliveryFailed (for the task to retry) when the mail server or webhook refuses it."""
+    # Queued tasks outlive rows: a route deleted (or an event pruned) since leaves nothing to send,
+    # and inserting its Notification would only fail on the foreign key.
+    event_exists = AlarmEvent.objects.filter(pk=event_id).exists()
+    if not event_exists or not NotificationRoute.objects.filter(pk=route_id).exists():
+        log.warning("alarm event %s or route %s no longer exists; nothing to send", event_id, route_id)
+        return False
     Notification.objects.get_or_create(event_id=event_id, route_id=route_id)
     error = None
     with transaction.atomic():
@@ -77,11 +83,16 @@ def deliver(event_id: int, route_id: int) -> bool:
         )
         if note.status == DeliveryStatus.SENT:
             return False
+        if not note.route.enabled:  # disabled while this waited for a retry: the admin wants it quiet
+            note.status, note.last_error = DeliveryStatus.FAILED, "not sent: the route was disabled"
+            note.save(update_fields=["status", "last_error"])
+            return False
         note.attempts += 1
         try:
             _send(note.route, _event(event_id), note.idempotency_key)
         except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
+            # Our own reasons read as they are; anything else (SMTP errors) keeps its type for context.
+            error = (str(exc) if isinstance(exc, DeliveryFailed) else f"{type(exc).__name__}: {exc}")[:500]
             note.last_error = error
         else:
             note.status, note.sent_at, note.last_error = DeliveryStatus.SENT, timezone.now(), ""
@@ -112,6 +123,14 @@ def subject(event: AlarmEvent) -> str:
     return f"[ScadaPRO] {severity} {event.get_kind_display().lower()}: {text}"[:200]
 
 
+def _value(event: AlarmEvent, alarm: dict) -> object:
+    """The reading at this transition (a clearing shows the value it returned to); for operator
+    actions, which carry no reading, the value that raised the alarm."""
+    if event.value is not None:
+        return event.value
+    return alarm.get("value", "-")
+
+
 def _email(route: NotificationRoute, event: AlarmEvent, message: dict, key: str) -> None:
     if not settings.EMAIL_HOST and settings.EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend":
         raise DeliveryFailed("EMAIL_HOST is not set: no mail server to send through")
@@ -123,7 +142,7 @@ def _email(route: NotificationRoute, event: AlarmEvent, message: dict, key: str)
         f"Sensor:   {message['sensor']}",
         f"When:     {message['event']['at']}",
         f"State:    {alarm.get('state', '-')}",
-        f"Value:    {alarm.get('value', '-')} {alarm.get('unit', '')}".rstrip(),
+        f"Value:    {_value(event, alarm)} {alarm.get('unit', '')}".rstrip(),
         f"Setpoint: {alarm.get('setpoint', '-')}",
     ]
     if event.user:
@@ -132,6 +151,17 @@ def _email(route: NotificationRoute, event: AlarmEvent, message: dict, key: str)
     EmailMessage(
         subject(event), "\n".join(lines) + "\n", to=recipients, headers={"Message-ID": f"<{key}@scadapro>"}
     ).send()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """urllib turns a POST answered 301/302/303 into a GET without the body; a 200 to that GET
+    would count as delivered. A redirect is a failure instead, its status in the error."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
 
 
 def _webhook(route: NotificationRoute, message: dict, key: str) -> None:
@@ -144,9 +174,11 @@ def _webhook(route: NotificationRoute, message: dict, key: str) -> None:
         raise DeliveryFailed("a webhook needs an http:// or https:// URL")
     request = urllib.request.Request(route.target, data=body, headers=headers, method="POST")  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=settings.ALARM_WEBHOOK_TIMEOUT) as response:  # noqa: S310
+        with _opener.open(request, timeout=settings.ALARM_WEBHOOK_TIMEOUT) as response:
             response.read()
     except urllib.error.HTTPError as exc:
-        raise DeliveryFailed(f"the webhook answered {exc.code} {exc.reason}") from exc
+        moved = f" (to {exc.headers.get('Location')}; redirects are not followed)" if 300 <= exc.code < 400 else ""
+        raise DeliveryFailed(f"the webhook answered {exc.code} {exc.reason}{moved}") from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise DeliveryFailed(f"the webhook could not be reached: {exc}") from exc
+        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc  # not "<urlopen error ...>"
+        raise DeliveryFailed(f"the webhook could not be reached: {reason}") from exc

@@ -21,12 +21,15 @@ def notify(event_id: int) -> None:
         deliver.delay(event_id, route_id)
 
 
-@shared_task(bind=True, ignore_result=True, max_retries=settings.ALARM_NOTIFY_MAX_RETRIES)
+@shared_task(bind=True, ignore_result=True)
 def deliver(self, event_id: int, route_id: int) -> None:
-    """Send one transition along one route, at most once; retried with backoff while it fails."""
+    """Send one transition along one route, at most once; retried with backoff while it fails,
+    then marked failed. The retry limit is read at run time (ALARM_NOTIFY_MAX_RETRIES)."""
     try:
         notifications.deliver(event_id, route_id)
     except notifications.DeliveryFailed as exc:
-        if self.request.retries < self.max_retries:
-            raise self.retry(exc=exc, countdown=min(2**self.request.retries * 5, 300)) from exc
+        limit = settings.ALARM_NOTIFY_MAX_RETRIES
+        if self.request.retries < limit:
+            countdown = min(2**self.request.retries * 5, 300)
+            raise self.retry(exc=exc, countdown=countdown, max_retries=limit) from exc
         notifications.give_up(event_id, route_id, str(exc))
