@@ -70,7 +70,7 @@ def _rule_rows(sensor_ids: list[int]) -> list[tuple]:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(services.POINT_SQL + " WHERE " + _RULES_WHERE, [sensor_ids])
+        cursor.execute(services.POINT_SQL + " WHERE " + _RULES_WHERE + " ORDER BY r.sensor_id, r.id", [sensor_ids])
         return cursor.fetchall()
 
 

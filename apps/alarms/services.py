@@ -349,6 +349,8 @@ def run_timers(now: datetime | None = None) -> int:
             transitions += more
             if point != row.point or transitions:
                 persist(row, point, transitions)
+                if row.point.shelved_until is not None and point.shelved_until is None:  # the shelving expired
+                    RuleState.objects.filter(pk=rule_id).update(shelved_by=None, shelve_reason="")
                 made += len(transitions)
     return made
 

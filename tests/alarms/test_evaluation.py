@@ -152,7 +152,8 @@ def test_shelving_expires_by_itself_and_reannounces_the_standing_alarm(plant, hi
     services.run_timers(datetime.now(UTC) + timedelta(minutes=6))
     expired = AlarmEvent.objects.get(kind="shelve_expired")
     assert expired.announced and expired.alarm.state == "unack" and expired.alarm != alarm
-    assert RuleState.objects.get().shelved_until is None
+    state = RuleState.objects.get()
+    assert (state.shelved_until, state.shelved_by, state.shelve_reason) == (None, None, "")
 
 
 @pytest.mark.django_db
