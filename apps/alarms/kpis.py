@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from apps.alarms import services
 from apps.alarms.choices import SEVERITY_RANK, Severity
+from scadapro import timeparse
 
 SHORT_BUCKET = timedelta(minutes=10)
 LONG_BUCKET = timedelta(hours=1)
@@ -62,13 +63,10 @@ def rate_label(per_10_minutes: float) -> str:
 
 
 def parse_time(text: str, name: str) -> datetime:
-    """ISO 8601; no offset means UTC (as for readings)."""
     try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        hint = " (in a URL, write a + offset as %2B)" if " " in text else ""
-        raise BadPeriod(f"{name} {text[:40]!r} is not an ISO 8601 date or time{hint}.") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return timeparse.parse_time(text, name)
+    except ValueError as exc:
+        raise BadPeriod(str(exc)) from None
 
 
 def parse_period(start: str | None, end: str | None, now: datetime | None = None) -> tuple[datetime, datetime]:

@@ -11,21 +11,26 @@ from rest_framework.views import APIView
 
 from apps.history import export, services, statistics
 from apps.plant.models import Sensor
+from scadapro import timeparse
 
 # Times as 2026-11-01T00:00:00Z (like the rest of the API); integer dict keys (sensor ids) allowed.
 ORJSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
 
 
-def _time(request: Request, name: str, default: datetime) -> datetime:
-    text = request.query_params.get(name)
-    if not text:
-        return default
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        hint = " (in a URL, write a + offset as %2B)" if " " in text else ""
-        raise ValidationError({name: f"Not an ISO 8601 date or time{hint}."}) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+def _period(request: Request) -> tuple[datetime, datetime]:
+    """start and end from the query (default: the last 24 hours), end after start."""
+    times = {}
+    for name in ("end", "start"):
+        text = request.query_params.get(name)
+        try:
+            times[name] = timeparse.parse_time(text, name) if text else None
+        except ValueError as exc:
+            raise ValidationError({name: str(exc)}) from None
+    end = times["end"] or datetime.now(UTC)
+    start = times["start"] or end - timedelta(hours=24)
+    if end <= start:
+        raise ValidationError({"detail": "end must be after start."})
+    return start, end
 
 
 def _json(body: dict) -> HttpResponse:
@@ -34,8 +39,7 @@ def _json(body: dict) -> HttpResponse:
 
 
 def _query(request: Request) -> tuple[datetime, datetime, int, str]:
-    end = _time(request, "end", datetime.now(UTC))
-    start = _time(request, "start", end - timedelta(hours=24))
+    start, end = _period(request)
     try:
         points = int(request.query_params.get("points", services.DEFAULT_POINTS))
     except ValueError:
@@ -94,10 +98,7 @@ class ExportView(APIView):
     )
     def get(self, request: Request) -> StreamingHttpResponse:
         ids = _sensor_ids(request)
-        end = _time(request, "end", datetime.now(UTC))
-        start = _time(request, "start", end - timedelta(hours=24))
-        if end <= start:
-            raise ValidationError({"detail": "end must be after start."})
+        start, end = _period(request)
         resolution = request.query_params.get("resolution", services.RAW)
         if resolution not in services.RESOLUTIONS:
             raise ValidationError({"resolution": f"One of {', '.join(services.RESOLUTIONS)}."})
@@ -139,10 +140,7 @@ class StatisticsView(APIView):
     )
     def get(self, request: Request) -> HttpResponse:
         ids = _sensor_ids(request)
-        end = _time(request, "end", datetime.now(UTC))
-        start = _time(request, "start", end - timedelta(hours=24))
-        if end <= start:
-            raise ValidationError({"detail": "end must be after start."})
+        start, end = _period(request)
         if end - start > timedelta(days=3660):
             raise ValidationError({"detail": "At most ten years at a time."})
         figures = statistics.statistics(ids, start, end, _number(request, "above"), _number(request, "below"))
@@ -191,16 +189,9 @@ class SensorHistoryView(APIView):
         sensor = Sensor.objects.filter(pk=pk).first()
         if sensor is None:
             raise NotFound("No such sensor.")
-        end = _time(request, "end", datetime.now(UTC))
-        start = _time(request, "start", end - timedelta(hours=24))
+        start, end, points, resolution = _query(request)
         try:
-            points = int(request.query_params.get("points", services.DEFAULT_POINTS))
-        except ValueError:
-            raise ValidationError({"points": "A whole number."}) from None
-        try:
-            plan, rows = services.history(
-                [sensor.pk], start, end, points, request.query_params.get("resolution", "auto")
-            )
+            plan, rows = services.history([sensor.pk], start, end, points, resolution)
         except services.BadQuery as exc:
             raise ValidationError({"detail": str(exc)}) from exc
         body: dict = {
