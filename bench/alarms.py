@@ -29,9 +29,9 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,28 +95,6 @@ def alarm_probe_publisher(port: int, duration: float, every: float, out) -> None
     out.put(sent)
 
 
-class AlarmCommitListener(threading.Thread):
-    """Publish -> alarm committed, from the NOTIFY of the bench trigger."""
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.latencies: list[float] = []
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        import psycopg
-        from django.conf import settings
-
-        db = settings.DATABASES["default"]
-        with psycopg.connect(
-            dbname=db["NAME"], host=db["HOST"], port=db["PORT"], user=db["USER"], autocommit=True
-        ) as conn:
-            conn.execute("LISTEN bench_alarm")
-            while not self.stop.is_set():
-                for notify in conn.notifies(timeout=0.5):
-                    self.latencies.append((time.time() - float(notify.payload)) * 1000)
-
-
 class AlarmMqttListener:
     """Publish -> `alarms/PROBE` message received, for each raise."""
 
@@ -133,8 +111,6 @@ class AlarmMqttListener:
             event = json.loads(message.payload)
             if event["event"]["kind"] == Event.RAISED:
                 alarm = event["alarm"]
-                from datetime import datetime
-
                 at = datetime.fromisoformat(alarm["triggered_at"].replace("Z", "+00:00")).timestamp()
                 self.latencies.append((received - at) * 1000)
 
@@ -160,7 +136,7 @@ def latency(args, broker) -> None:
     print(f"alarm latency: {args.rate:,.0f} readings/s for {args.duration:.0f}s, {rules:,} rules, runs={args.runs}")
     runs = []
     for i in range(args.runs):
-        commits, mqtt_listener = AlarmCommitListener(), AlarmMqttListener(broker.port)
+        commits, mqtt_listener = ingest_bench.ProbeListener("bench_alarm"), AlarmMqttListener(broker.port)
         commits.start()
         out: mp.Queue = mp.Queue()
         probe = mp.Process(target=alarm_probe_publisher, args=(broker.port, args.duration, 0.25, out), daemon=True)

@@ -323,10 +323,11 @@ def rss_mb(pid: int) -> float:
 
 
 class ProbeListener(threading.Thread):
-    """Publish -> commit latency of probe readings, from the NOTIFY their commit sends."""
+    """Publish -> commit latency, from the NOTIFY (payload: publish time) a bench trigger sends at commit."""
 
-    def __init__(self):
+    def __init__(self, channel: str = "bench_probe"):
         super().__init__(daemon=True)
+        self.channel = channel
         self.latencies: list[float] = []
         self.stop = threading.Event()
 
@@ -338,7 +339,7 @@ class ProbeListener(threading.Thread):
         with psycopg.connect(
             dbname=db["NAME"], host=db["HOST"], port=db["PORT"], user=db["USER"], autocommit=True
         ) as conn:
-            conn.execute("LISTEN bench_probe")
+            conn.execute(f"LISTEN {self.channel}")
             while not self.stop.is_set():
                 for notify in conn.notifies(timeout=0.5):
                     self.latencies.append((time.time() - float(notify.payload)) * 1000)
