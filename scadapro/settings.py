@@ -150,11 +150,15 @@ ALARM_NOTIFY_MAX_RETRIES = env_int("ALARM_NOTIFY_MAX_RETRIES", 5, minimum=0)
 ALARM_WEBHOOK_TIMEOUT = env_int("ALARM_WEBHOOK_TIMEOUT", 10, minimum=1)
 
 # --- History ------------------------------------------------------------------------------------
-# Seconds between rollup refreshes (Apache edition); reads include newer data from raw readings.
+# Seconds between rollup refreshes (Celery beat on the Apache edition, refresh policies on the
+# Community edition); reads include newer data from the raw readings either way.
 ROLLUP_REFRESH_INTERVAL = env_int("ROLLUP_REFRESH_INTERVAL", 60, minimum=5)
-# Days kept; older whole chunks are dropped daily (drop_chunks).
+# Days kept; older whole chunks are dropped (daily drop_chunks on Apache, retention policies on
+# Community: those follow these settings at the next `migrate`).
 HISTORY_RAW_RETENTION_DAYS = env_int("HISTORY_RAW_RETENTION_DAYS", 365, minimum=1)
 HISTORY_ROLLUP_RETENTION_DAYS = env_int("HISTORY_ROLLUP_RETENTION_DAYS", 3650, minimum=1)
+# Community edition only: raw chunks older than this are compressed (segmented by sensor).
+HISTORY_COMPRESS_AFTER_DAYS = env_int("HISTORY_COMPRESS_AFTER_DAYS", 7, minimum=1)
 
 # E-mail for alarm notifications (EMAIL_HOST empty: e-mail routes fail with a clear error).
 EMAIL_HOST = env_str("EMAIL_HOST", "")

@@ -1,5 +1,12 @@
 """Per-sensor rollups at 1 minute, 1 hour and 1 day, and reads that always include the newest data.
 
+This module decides the back end by `SHOW timescaledb.license`; everything above it reads the
+relations readings_1m/1h/1d, which have the same columns on both editions:
+
+- `timescale` (Community edition, production's Docker image): hierarchical continuous aggregates
+  with refresh, compression and retention policies, see apps/history/continuous.py.
+- `apache` (the edition these machines build): the back end below.
+
 Apache-edition back end (what `SHOW timescaledb.license` says on these machines): plain
 hypertables readings_1m/1h/1d refreshed incrementally by `refresh()` (Celery beat):
 
@@ -17,6 +24,7 @@ finer level, down to the raw readings after W, so the newest reading is always v
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +32,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.history import continuous
 from apps.telemetry import hooks
 from apps.telemetry.hooks import StoredBatch
 
@@ -52,6 +61,14 @@ def license() -> str:
         return cursor.fetchone()[0]
 
 
+@functools.cache
+def uses_continuous_aggregates() -> bool:
+    """True on the Community edition: TimescaleDB's policies refresh, compress and drop; the
+    Celery tasks and the backfill log of this module stand aside. (Cached: a server's edition
+    does not change under a running process.)"""
+    return license() == "timescale"
+
+
 def floor(t: datetime, width: timedelta) -> datetime:
     epoch = datetime(1970, 1, 1, tzinfo=t.tzinfo)
     return t - (t - epoch) % width
@@ -62,7 +79,7 @@ def floor(t: datetime, width: timedelta) -> datetime:
 
 @hooks.in_transaction
 def log_backfill(batch: StoredBatch) -> None:
-    if not batch.readings:
+    if not batch.readings or uses_continuous_aggregates():  # TimescaleDB logs invalidations itself
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT extract(epoch FROM threshold)::float8 FROM rollup_state WHERE id = 1 FOR SHARE")
@@ -115,6 +132,9 @@ ON CONFLICT (sensor_id, bucket) DO UPDATE SET sum = EXCLUDED.sum, count = EXCLUD
 def refresh(now: datetime | None = None) -> datetime | None:
     """Bring the rollups up to a minute boundary REFRESH_LAG behind `now`; returns the new watermark."""
     watermark = floor((now or timezone.now()) - REFRESH_LAG, MINUTE.width)
+    if uses_continuous_aggregates():
+        continuous.refresh(watermark)
+        return watermark
     with transaction.atomic(), connection.cursor() as cursor:  # step 1: short, waits for batches in flight
         cursor.execute("SELECT materialized FROM rollup_state WHERE id = 1 FOR UPDATE")
         materialized = cursor.fetchone()[0]
@@ -185,15 +205,20 @@ def buckets(
     level = BY_NAME[resolution]
     width = width or level.width  # a multiple of the level's width: buckets made of whole level buckets
     start = floor(start, width)  # whole buckets: the first one may begin before `start`
-    watermark = materialized()
     # Only table names and intervals of LEVELS are formatted into the SQL; values are parameters.
     parts, params = [], []
     seconds = int(width.total_seconds())
     bucket = f"time_bucket(make_interval(secs => {seconds}), {{column}}, origin => 'epoch'::timestamptz)"
-    if watermark is None:
-        boundaries = []
+    if uses_continuous_aggregates():
+        # Real-time aggregation already unions materialized buckets with the levels below.
+        boundaries = [(level, end)]
     else:
-        boundaries = [(lv, floor(watermark, lv.width)) for lv in reversed(LEVELS) if lv.width <= level.width]
+        watermark = materialized()
+        boundaries = (
+            []
+            if watermark is None
+            else [(lv, floor(watermark, lv.width)) for lv in reversed(LEVELS) if lv.width <= level.width]
+        )
     low = start
     for lv, boundary in boundaries:  # coarsest first: each level up to its own complete buckets
         high = min(boundary, end)
@@ -227,7 +252,9 @@ def buckets(
 
 def apply_retention(now: datetime | None = None) -> dict[str, int]:
     """Drop whole chunks older than the retention of raw readings and of the rollups; returns how
-    many chunks each relation lost."""
+    many chunks each relation lost. (Community edition: retention policies do it; nothing here.)"""
+    if uses_continuous_aggregates():
+        return {}
     now = now or timezone.now()
     keep = {"readings": settings.HISTORY_RAW_RETENTION_DAYS}
     keep.update({level.table: settings.HISTORY_ROLLUP_RETENTION_DAYS for level in LEVELS})

@@ -61,7 +61,7 @@ def test_raw_parquet_equals_the_readings(readings, plant, viewer, monkeypatch):
     assert got == want
 
 
-def test_rolled_up_export_equals_the_history_query(readings, plant, viewer):
+def test_rolled_up_export_equals_the_history_query(readings, plant, viewer, apache_backend):
     rollups.refresh(now=START + timedelta(hours=2))
     table = pq.read_table(io.BytesIO(body(get(viewer, plant, format="parquet", resolution="1h"))))
     want = rollups.buckets([plant["pressure"].pk, plant["flow"].pk], START, START + timedelta(hours=3), "1h")

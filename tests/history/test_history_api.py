@@ -57,7 +57,7 @@ def test_unknown_sensor_and_anonymous(plant, viewer, anon_client):
     assert anon_client.get(f"/api/sensors/{plant['pressure'].pk}/history").status_code == 401
 
 
-def test_history_answers_rolled_up_and_raw_rows(plant, viewer):
+def test_history_answers_rolled_up_and_raw_rows(plant, viewer, apache_backend):
     sensor = plant["pressure"]
     rows = [(sensor.pk, (START + timedelta(seconds=10 * i)).timestamp(), float(i % 100), 0) for i in range(8640 * 2)]
     store_batch(Decoded(rows=rows, rejected=Counter(), kept=[]))

@@ -14,7 +14,7 @@ from django.db import connection
 from apps.history import rollups
 from apps.telemetry.ingest import Decoded, store_batch
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("apache_backend")]
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 SPAN = timedelta(days=3)

@@ -61,7 +61,7 @@ def test_correlation_matrix(readings, plant, viewer):
     ]
 
 
-def test_beyond_the_raw_limit_exact_figures_come_from_the_rollups(readings, plant, viewer, monkeypatch):
+def test_beyond_the_raw_limit_exact_figures_come_from_the_rollups(readings, plant, viewer, apache_backend, monkeypatch):
     monkeypatch.setattr(statistics, "MAX_RAW_READINGS", 10)
     rollups.refresh(now=START + timedelta(hours=3))
     body = ask(viewer, plant).json()

@@ -4,8 +4,9 @@ Each rollup row is one sensor's bucket: sum, count, min, max, first/last value w
 so that coarser buckets and averages over any span are exact (avg = sum(sum) / sum(count)).
 
 This migration builds the Apache-edition back end (plain hypertables refreshed by Celery beat,
-apps/history/rollups.py), which runs on either edition. Continuous aggregates for the Community
-edition are a later step of the History issue.
+apps/history/rollups.py), which runs on either edition. On the Community edition, the post_migrate
+handler (apps/history/apps.py -> continuous.ensure) replaces the three tables by continuous
+aggregates of the same columns and applies the policies.
 
 - rollup_state: one row. `threshold`: a reading older than this that arrives now is logged in
   rollup_invalidation (a backfill into rolled-up time). `materialized`: rollups are complete up
