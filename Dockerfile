@@ -1,6 +1,14 @@
 # ScadaPRO application image. One image serves every Python process of the platform (web, ingest,
 # worker, beat, simulator, migrate); docker-compose.yml chooses the command. The default command
 # is the web server.
+
+# Browser libraries (package.json, pinned by package-lock.json), served as static files. Only
+# their dist/ folders reach the application image: no Node.js at run time.
+FROM node:20-bookworm-slim AS assets
+WORKDIR /assets
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -26,6 +34,7 @@ RUN pip install --no-cache-dir -r requirements.txt
 # read but not modify the code; processes write only to /tmp (e.g. celery beat's schedule file)
 # or to mounted volumes.
 COPY . .
+COPY --from=assets /assets/node_modules/uplot/dist node_modules/uplot/dist
 
 # Static files are collected at build time (served by WhiteNoise). Importing the settings requires
 # SECRET_KEY and a SCADAPRO_API_TOKEN of at least 32 characters; these throwaway values exist only

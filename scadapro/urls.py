@@ -14,5 +14,6 @@ urlpatterns = [
     # Anything else under /api/ answers in JSON, not with an HTML page.
     re_path(r"^api/(?P<path>.*)$", api_not_found),
     path("alarms/", include("apps.alarms.urls")),
+    path("history/", include("apps.history.urls")),
     path("", include("apps.system.urls")),
 ]

@@ -3,7 +3,8 @@
 #   1. .venv with the pinned Python packages (reinstalled only when a requirements file changes)
 #   2. .env with generated secrets (an existing .env is kept; missing values are added)
 #   3. PostgreSQL + TimescaleDB, Redis, Mosquitto: installed (root on Debian) and started when local
-#   4. the database, migrations, static files
+#   4. browser libraries from npm (package-lock.json) and, for the end-to-end tests, Chromium
+#   5. the database, migrations, static files
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
@@ -105,7 +106,25 @@ if is_local "$MQTT_HOST"; then
 fi
 reachable "$MQTT_HOST" "$MQTT_PORT" || die "the MQTT broker at $MQTT_HOST:$MQTT_PORT (MQTT_URL) does not answer."
 
-# --- 4. Database, migrations, static files ----------------------------------------------------
+# --- 4. Browser libraries and the browser the end-to-end tests drive -----------------------------
+if ! command -v npm >/dev/null 2>&1; then
+  say "installing npm"
+  apt_install npm || die "npm is not installed: install Node.js 18 or newer with npm (apt-get install npm)."
+fi
+npm_stamp="node_modules/.package-lock.sha256"
+npm_want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+if [ "$(cat "$npm_stamp" 2>/dev/null)" != "$npm_want" ]; then
+  say "installing browser libraries (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null || die "npm ci failed; see the npm output above."
+  echo "$npm_want" >"$npm_stamp"
+fi
+if [ ! -x /usr/bin/chromium ]; then
+  say "installing Chromium for the end-to-end tests"
+  apt_install chromium chromium-driver \
+    || say "Chromium is not installed (apt-get install chromium): the end-to-end tests will be skipped."
+fi
+
+# --- 5. Database, migrations, static files ----------------------------------------------------
 .venv/bin/python scripts/create_database.py
 .venv/bin/python manage.py migrate --noinput -v0
 .venv/bin/python manage.py collectstatic --noinput -v0

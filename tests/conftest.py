@@ -1,6 +1,11 @@
-"""Shared fixtures: named users per role (as in healthchecks' tests), API clients, a small plant."""
+"""Shared fixtures: named users per role (as in healthchecks' tests), API clients, a small plant,
+and a real headless Chromium (Debian's, driven by playwright) for the end-to-end page tests."""
 
 from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -20,6 +25,57 @@ def broker(tmp_path_factory) -> Broker:
     instance.start()
     yield instance
     instance.stop()
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for the session. Tests log in through the real login page."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Chromium is not installed (apt-get install chromium; `make setup` does it as root)")
+    from playwright.sync_api import sync_playwright
+
+    # playwright's sync API runs an event loop in this thread; the test's own ORM calls are
+    # synchronous and safe, but Django refuses them unless told so.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, settings):
+    """A fresh browser context (no cookies) at a tablet's 1280x800; browser console errors fail the test.
+    The live server serves static files from the finders, under their plain (unhashed) names."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    context = chromium.new_context(viewport={"width": 1280, "height": 800}, timezone_id="UTC")
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    yield tab
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def screenshot(page, name: str) -> None:
+    """Saved as a test artifact in test-artifacts/ (kept out of git)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page, live_server, user) -> None:
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", f"{user.username}-password-123")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
 
 
 @pytest.fixture
