@@ -109,8 +109,10 @@ def pct(values: list[float], q: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--runs", type=int, default=30, help="API runs per range (default 30)")
-    parser.add_argument("--raw-runs", type=int, default=3, help="raw-data runs per range (default 3)")
+    parser.add_argument("--runs", type=int, default=30, help="API runs per range and repeat (default 30)")
+    parser.add_argument("--raw-runs", type=int, default=1, help="raw-data runs per range and repeat (default 1)")
+    parser.add_argument("--repeat", type=int, default=3, help="measurement rounds; medians are printed (default 3)")
+    parser.add_argument("--reuse", action="store_true", help="measure the data a previous run left (no fill)")
     args = parser.parse_args()
 
     setup_django()
@@ -119,66 +121,90 @@ def main() -> None:
     from django.test import Client
 
     from apps.history import rollups, services
+    from apps.plant.models import Sensor
 
-    fast, _ = prepare(args.days)
     community = rollups.uses_continuous_aggregates()
-    began = time.perf_counter()
-    rollups.refresh(now=END + timedelta(hours=1))
-    print(f"first rollup refresh: {time.perf_counter() - began:,.0f} s")
+    if args.reuse:
+        fast = Sensor.objects.get(machine__code="HIST", code="FAST").pk
+    else:
+        fast, _ = prepare(args.days)
+        began = time.perf_counter()
+        rollups.refresh(now=END + timedelta(hours=1))
+        print(f"first rollup refresh: {time.perf_counter() - began:,.0f} s")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
+        if community:
+            cursor.execute(
+                "SELECT coalesce(sum(before_compression_total_bytes), 0) - coalesce(sum(after_compression_total_bytes), 0)"
+                " FROM chunk_compression_stats('readings')"
+            )
+            saved = cursor.fetchone()[0]
         cursor.execute("SELECT hypertable_size('readings'), (SELECT count(*) FROM readings)")
         size, rows = cursor.fetchone()
-        if community:
+        if community and not args.reuse:
             began = time.perf_counter()
             cursor.execute(
-                "SELECT count(compress_chunk(c)) FROM show_chunks('readings', older_than => %s) c",
+                "SELECT count(compress_chunk(c, if_not_compressed => true)) FROM show_chunks('readings', older_than => %s) c",
                 [END - timedelta(days=settings.HISTORY_COMPRESS_AFTER_DAYS)],
             )
             chunks = cursor.fetchone()[0]
+            print(f"compressed {chunks} raw chunks in {time.perf_counter() - began:,.0f} s")
             cursor.execute("VACUUM ANALYZE")
+        if community:
             cursor.execute("SELECT hypertable_size('readings')")
             compressed = cursor.fetchone()[0]
-            print(f"compressed {chunks} raw chunks in {time.perf_counter() - began:,.0f} s")
+            size += saved  # uncompressed size, for the comparison
 
     client = Client(HTTP_AUTHORIZATION=f"Bearer {settings.SCADAPRO_API_TOKEN}", HTTP_HOST="localhost")
-    print(f"\n{'range':>8} {'resolution':>10} {'buckets':>8}   API p50 / p95 (ms)   raw p50 (ms)   raw / API")
     ranges = [("1 hour", timedelta(hours=1)), ("1 day", timedelta(days=1)), ("7 days", timedelta(days=7))]
     ranges += [("30 days", timedelta(days=30)), (f"{args.days} days", timedelta(days=args.days))]
-    for label, span in ranges:
-        if span > timedelta(days=args.days):
-            continue
-        start = END - span
-        url = f"/api/sensors/{fast}/history?start={start.isoformat().replace('+00:00', 'Z')}&end={END.isoformat().replace('+00:00', 'Z')}&points=1000"
-        response = client.get(url)
-        assert response.status_code == 200, response.content[:300]
-        body = response.json()
-        api = timed(lambda url=url: client.get(url), args.runs)
-        plan = services.plan(start, END, 1000)
-        width = int((plan.width or timedelta(seconds=1)).total_seconds())
+    ranges = [(label, span) for label, span in ranges if span <= timedelta(days=args.days)]
+    found: dict[str, dict] = {label: {"p50": [], "p95": [], "raw": []} for label, _ in ranges}
+    for _ in range(args.repeat):
+        for label, span in ranges:
+            start = END - span
+            iso = lambda t: t.isoformat().replace("+00:00", "Z")  # noqa: E731
+            url = f"/api/sensors/{fast}/history?start={iso(start)}&end={iso(END)}&points=1000"
+            response = client.get(url)
+            assert response.status_code == 200, response.content[:300]
+            body = response.json()
+            api = timed(lambda url=url: client.get(url), args.runs)
+            plan = services.plan(start, END, 1000)
+            width = int((plan.width or timedelta(seconds=1)).total_seconds())
 
-        def from_raw(start=start, width=width) -> None:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT time_bucket(make_interval(secs => %s), time, origin => 'epoch'::timestamptz) b,"
-                    " avg(value), min(value), max(value), count(*) FROM readings"
-                    " WHERE sensor_id = %s AND time >= %s AND time < %s GROUP BY b ORDER BY b",
-                    [width, fast, start, END],
-                )
-                cursor.fetchall()
+            def from_raw(start=start, width=width) -> None:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT time_bucket(make_interval(secs => %s), time, origin => 'epoch'::timestamptz) b,"
+                        " avg(value), min(value), max(value), count(*) FROM readings"
+                        " WHERE sensor_id = %s AND time >= %s AND time < %s GROUP BY b ORDER BY b",
+                        [width, fast, start, END],
+                    )
+                    cursor.fetchall()
 
-        raw = timed(from_raw, args.raw_runs)
+            figures = found[label]
+            figures.update(resolution=body["resolution"], rows=len(body["rows"]))
+            figures["p50"].append(pct(api, 50))
+            figures["p95"].append(pct(api, 95))
+            figures["raw"] += timed(from_raw, args.raw_runs)
+
+    median = statistics.median
+    print(f"\nmedians of {args.repeat} rounds of {args.runs} API requests per range (p95 of each round in brackets)")
+    print(f"{'range':>8} {'resolution':>10} {'buckets':>8}   API p50 / p95 (ms)             raw p50 (ms)   raw / API")
+    for label, _ in ranges:
+        f = found[label]
+        rounds = " / ".join(f"{v:.1f}" for v in f["p95"])
         print(
-            f"{label:>8} {body['resolution']:>10} {len(body['rows']):>8}   {pct(api, 50):7.1f} / {pct(api, 95):7.1f}"
-            f"      {statistics.median(raw):10.1f}   {statistics.median(raw) / pct(api, 50):8.1f}x"
+            f"{label:>8} {f['resolution']:>10} {f['rows']:>8}   {median(f['p50']):7.1f} / {median(f['p95']):7.1f}"
+            f" [{rounds}]   {median(f['raw']):10.1f}   {median(f['raw']) / median(f['p50']):8.1f}x"
         )
     print(
         f"\nraw storage: {size / rows:.1f} bytes per reading ({rows:,} readings, {size / 2**30:.2f} GiB with indexes)"
     )
     if community:
         print(
-            f"compressed: {compressed / rows:.1f} bytes per reading ({compressed / 2**30:.2f} GiB; all but the last"
-            f" {settings.HISTORY_COMPRESS_AFTER_DAYS} days compressed, segmented by sensor)"
+            f"compressed: {compressed / rows:.1f} bytes per reading ({compressed / 2**30:.2f} GiB; chunks older than"
+            f" {settings.HISTORY_COMPRESS_AFTER_DAYS} days before the newest reading compressed, segmented by sensor)"
         )
     print(f"target: every auto query p95 < 50 ms; timescaledb license here: {rollups.license()}")
 

@@ -1,3 +1,7 @@
-"""WebSocket routes. `/ws/realtime` arrives with the live operator UI (apps.live)."""
+"""WebSocket routes."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from apps.live.consumers import RealtimeConsumer
+
+websocket_urlpatterns = [path("ws/realtime", RealtimeConsumer.as_asgi())]

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "apps.telemetry",
     "apps.alarms",
     "apps.history",
+    "apps.live",
     "apps.system",
 ]
 
@@ -148,6 +149,12 @@ ALARM_SHELVE_MAX_MINUTES = env_int("ALARM_SHELVE_MAX_MINUTES", 24 * 60, minimum=
 ALARM_STALE_HOURS = env_int("ALARM_STALE_HOURS", 24, minimum=1)  # KPI: active longer than this is stale
 ALARM_NOTIFY_MAX_RETRIES = env_int("ALARM_NOTIFY_MAX_RETRIES", 5, minimum=0)
 ALARM_WEBHOOK_TIMEOUT = env_int("ALARM_WEBHOOK_TIMEOUT", 10, minimum=1)
+
+# --- Live updates (/ws/realtime) ------------------------------------------------------------------
+# A machine's readings go to browsers at most once per this many milliseconds (newest values win).
+LIVE_MACHINE_INTERVAL_MS = env_int("LIVE_MACHINE_INTERVAL_MS", 250, minimum=10)
+# Updates a WebSocket client may leave unacknowledged before the server holds (and merges) the next.
+LIVE_CLIENT_WINDOW = env_int("LIVE_CLIENT_WINDOW", 4, minimum=1)
 
 # --- History ------------------------------------------------------------------------------------
 # Seconds between rollup refreshes (Celery beat on the Apache edition, refresh policies on the
