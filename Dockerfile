@@ -35,6 +35,7 @@ RUN pip install --no-cache-dir -r requirements.txt
 # or to mounted volumes.
 COPY . .
 COPY --from=assets /assets/node_modules/uplot/dist node_modules/uplot/dist
+COPY --from=assets /assets/node_modules/gridstack/dist node_modules/gridstack/dist
 
 # Static files are collected at build time (served by WhiteNoise). Importing the settings requires
 # SECRET_KEY and a SCADAPRO_API_TOKEN of at least 32 characters; these throwaway values exist only

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from apps.accounts import roles
 from apps.plant.models import PLC, Machine, Sensor
 from tests.brokers import Broker
-from tests.helpers import IngestProcess
+from tests.helpers import IngestProcess, WebProcess
 
 
 @pytest.fixture(scope="session")
@@ -31,9 +31,10 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """One headless Chromium for the session. Tests log in through the real login page."""
+    """One headless Chromium per test module. Not per session: playwright's sync API keeps an event
+    loop running in this thread, and later tests (async_to_sync) must not find one there."""
     if not os.path.exists(CHROMIUM):
         pytest.skip("Chromium is not installed (apt-get install chromium; `make setup` does it as root)")
     from playwright.sync_api import sync_playwright
@@ -70,12 +71,21 @@ def screenshot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def log_in(page, live_server, user) -> None:
-    page.goto(f"{live_server.url}/login/")
+def log_in(page, server, user) -> None:
+    """Through the login page of `server` (pytest-django's live_server or the Daphne `web`)."""
+    page.goto(f"{server.url}/login/")
     page.fill("input[name=username]", user.username)
     page.fill("input[name=password]", f"{user.username}-password-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{server.url}/")
+
+
+@pytest.fixture
+def web(transactional_db, tmp_path):
+    """Daphne on the test database: pages and /ws/realtime as production serves them."""
+    process = WebProcess(tmp_path).start()
+    yield process
+    process.stop()
 
 
 @pytest.fixture

@@ -14,6 +14,8 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from django.conf import settings
 
+from tests.brokers import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -115,3 +117,43 @@ class IngestProcess:
             self.process.terminate()
             self.process.wait(timeout=30)
         return self.process.returncode
+
+
+class WebProcess:
+    """Daphne serving scadapro.asgi (HTTP and /ws/realtime) on the test database, as in production."""
+
+    def __init__(self, logdir: Path):
+        self.port = free_port()
+        self.url = f"http://localhost:{self.port}"
+        self.log = logdir / f"daphne-{self.port}.log"
+        self.env = process_env(ALLOWED_HOSTS="localhost,127.0.0.1")
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> WebProcess:
+        import urllib.request
+
+        args = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "scadapro.asgi:application"]
+        with self.log.open("a") as out:
+            self.process = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        atexit.register(IngestProcess._kill_if_running, self.process)
+
+        def answers() -> bool:
+            try:
+                urllib.request.urlopen(f"{self.url}/login/", timeout=2)
+                return True
+            except OSError:
+                return self.process.poll() is not None
+
+        if not wait_until(answers, timeout=30) or self.process.poll() is not None:
+            raise RuntimeError(f"daphne did not start:\n{self.log.read_text()}")
+        return self
+
+    def stop(self) -> None:
+        """Terminate; Daphne waits for open WebSockets to close, so kill what is still up after 5 s."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)

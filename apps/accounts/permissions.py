@@ -29,3 +29,12 @@ class ReadAnyRoleActOperator(BasePermission):
             return roles.has_role(user, roles.VIEWER)
         self.message = "Only operators, engineers and admins may act on alarms."
         return roles.has_role(user, roles.OPERATOR)
+
+
+class AnyRole(BasePermission):
+    """Any role, for any method: what users keep for themselves (their boards)."""
+
+    message = "Your account has no role; an admin must make you a viewer, operator, engineer or admin."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated and roles.has_role(request.user, roles.VIEWER))

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from apps.accounts import roles
 from apps.alarms import kpis
+from apps.plant.models import Machine
 
 # Periods offered on the page: query value -> (label, length). The first is the default.
 PRESETS = {
@@ -29,3 +30,13 @@ def kpi_page(request: HttpRequest) -> HttpResponse:
     figures = kpis.alarm_kpis(end - PRESETS[preset][1], end, now=end)
     choices = [(key, label) for key, (label, _) in PRESETS.items()]
     return render(request, "alarms/kpis.html", {"kpis": figures, "presets": choices, "preset": preset})
+
+
+@login_required
+def centre_page(request: HttpRequest) -> HttpResponse:
+    """Active alarms with the operator's actions, and the alarm history (static/js/alarms.js)."""
+    if not roles.has_role(request.user, roles.VIEWER):
+        raise PermissionDenied("Your account has no role; an admin must give you one.")
+    machines = list(Machine.objects.order_by("code").values("id", "code"))
+    can_act = roles.has_role(request.user, roles.OPERATOR)
+    return render(request, "alarms/centre.html", {"machines": machines, "can_act": can_act})

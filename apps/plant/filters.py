@@ -19,7 +19,12 @@ class MachineFilterSet(django_filters.FilterSet):
         )
 
 
+class NumberInFilter(django_filters.BaseInFilter, django_filters.NumberFilter):
+    pass
+
+
 class SensorFilterSet(django_filters.FilterSet):
+    id = NumberInFilter(label="Sensor ids, comma-separated")
     machine = django_filters.ModelMultipleChoiceFilter(queryset=Machine.objects.all())
     machine_code = django_filters.CharFilter(field_name="machine__code")
     type = django_filters.MultipleChoiceFilter(choices=SensorType.choices)
