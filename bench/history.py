@@ -123,14 +123,14 @@ def main() -> None:
     from apps.history import rollups, services
     from apps.plant.models import Sensor
 
-    community = rollups.uses_continuous_aggregates()
     if args.reuse:
         fast = Sensor.objects.get(machine__code="HIST", code="FAST").pk
     else:
-        fast, _ = prepare(args.days)
+        fast, _ = prepare(args.days)  # creates the database: the edition can be asked only then
         began = time.perf_counter()
         rollups.refresh(now=END + timedelta(hours=1))
         print(f"first rollup refresh: {time.perf_counter() - began:,.0f} s")
+    community = rollups.uses_continuous_aggregates()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
         if community:
