@@ -50,6 +50,7 @@ def p(values: list[float], q: int) -> float | None:
 
 
 def clients_process(url: str, token: str, count: int, duration: float, probe_id: str, out) -> None:
+    import orjson
     import websockets
 
     async def client(stats: dict) -> None:
@@ -63,7 +64,7 @@ def clients_process(url: str, token: str, count: int, duration: float, probe_id:
                 except TimeoutError:
                     continue
                 now = time.time()
-                message = json.loads(raw)
+                message = orjson.loads(raw)
                 if message["type"] != "update":
                     continue
                 stats["messages"] += 1

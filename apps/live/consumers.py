@@ -17,6 +17,7 @@ Close codes: 4401 not authenticated (or a wrong token), 4403 no role.
 
 from __future__ import annotations
 
+import orjson
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -77,6 +78,14 @@ def _resolve(machines, sensors: set[int]) -> tuple[set[int], set[str] | None, di
 
 
 class RealtimeConsumer(AsyncJsonWebsocketConsumer):
+    @classmethod
+    async def encode_json(cls, content) -> str:
+        return orjson.dumps(content).decode()  # several times faster than json: every update, every client
+
+    @classmethod
+    async def decode_json(cls, text_data):
+        return orjson.loads(text_data)
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
