@@ -40,12 +40,16 @@ def chromium():
     from playwright.sync_api import sync_playwright
 
     # playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-    # synchronous and safe, but Django refuses them unless told so.
+    # synchronous and safe, but Django refuses them unless told so. Only for this module, and
+    # never for the servers the tests start (tests/helpers.py: process_env).
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            yield browser
+            browser.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 @pytest.fixture

@@ -23,7 +23,8 @@ def process_env(**extra: str) -> dict[str, str]:
     """The environment of a child process that uses the test database."""
     db = settings.DATABASES["default"]
     url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    return {**os.environ, "DATABASE_URL": url, "DEBUG": "true", **extra}
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}  # see conftest
+    return {**inherited, "DATABASE_URL": url, "DEBUG": "true", **extra}
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 30.0, every: float = 0.1) -> object:
