@@ -122,12 +122,18 @@ INGEST_MAX_FUTURE_SECONDS = env_int("INGEST_MAX_FUTURE_SECONDS", 300, minimum=0)
 # Rejected messages kept for inspection in admin (the oldest are dropped first).
 INGEST_REJECTED_KEEP = env_int("INGEST_REJECTED_KEEP", 10000, minimum=0)
 
-CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+def channel_layers(database_name: str) -> dict:
+    """Channels over Redis, named after the database: two deployments (or the tests and a demo)
+    sharing one Redis never receive each other's live updates."""
+    return {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"scadapro.{database_name}"},
+        }
     }
-}
+
+
+CHANNEL_LAYERS = channel_layers(DATABASE.path)
 
 CACHES = {
     "default": {

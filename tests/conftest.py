@@ -27,6 +27,20 @@ def broker(tmp_path_factory) -> Broker:
     instance.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def channel_layer_of_the_test_database(django_db_setup, django_db_blocker):
+    """The channel layer named after the test database, as the servers the tests start name it
+    (scadapro/settings.py: channel_layers), and apart from any other deployment on this Redis."""
+    from channels.layers import channel_layers
+
+    from scadapro.settings import channel_layers as named
+
+    with django_db_blocker.unblock():
+        name = settings.DATABASES["default"]["NAME"]
+    settings.CHANNEL_LAYERS = named(name)
+    channel_layers.backends = {}
+
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 

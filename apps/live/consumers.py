@@ -18,6 +18,7 @@ Close codes: 4401 not authenticated (or a wrong token), 4403 no role.
 from __future__ import annotations
 
 import orjson
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -85,6 +86,15 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     @classmethod
     async def decode_json(cls, text_data):
         return orjson.loads(text_data)
+
+    async def dispatch(self, message) -> None:
+        # Channels closes stale database connections before every message, a thread-pool round
+        # trip paid here for each update and each acknowledgement of each client. This consumer
+        # touches the database only through database_sync_to_async, which does that itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         user = self.scope.get("user")

@@ -25,6 +25,10 @@ class Outbox:
     acked: int = 0
 
     def add_readings(self, readings: dict[str, Reading]) -> None:
+        """Takes `readings` (the caller's own copy): usually nothing waits and it is kept as is."""
+        if not self.readings:
+            self.readings = readings
+            return
         for sensor_id, reading in readings.items():
             held = self.readings.get(sensor_id)
             if held is None or reading[0] >= held[0]:  # a late batch never replaces a newer value
