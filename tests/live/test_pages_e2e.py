@@ -102,6 +102,17 @@ def test_a_viewer_builds_a_board_with_every_widget_type_and_finds_it_after_reloa
         expect(page.locator(f".grid-stack-item[data-type={kind}]")).to_have_count(1)
     expect(page.locator("#save-status")).to_have_text("Saved")
     expect(page.locator(".widget-kpi .kpi-number")).to_have_text("5.50")
+
+    # Move the KPI six columns to the right, then make it wider, with the mouse.
+    column = page.locator("#board").bounding_box()["width"] / 12
+    body = page.locator(".grid-stack-item[data-type=kpi] .widget-body").bounding_box()
+    drag(page, body["x"] + 20, body["y"] + 20, 6 * column, 0)
+    expect(page.locator("#save-status")).to_have_text("Saved")
+    handle = page.locator(".grid-stack-item[data-type=kpi] .ui-resizable-se")
+    page.locator(".grid-stack-item[data-type=kpi]").hover()
+    corner = handle.bounding_box()
+    drag(page, corner["x"] + corner["width"] / 2, corner["y"] + corner["height"] / 2, 2 * column, 0)
+    expect(page.locator("#save-status")).to_have_text("Saved")
     screenshot(page, "board-editing")
 
     page.click("#edit-toggle")
@@ -114,6 +125,15 @@ def test_a_viewer_builds_a_board_with_every_widget_type_and_finds_it_after_reloa
     board = Board.objects.get(owner=viewer, name="Shift board")
     assert [w["type"] for w in board.widgets] == [kind for kind, _ in widgets]
     assert board.widgets[1]["max"] == 16.0
+    assert (board.widgets[0]["x"], board.widgets[0]["w"]) == (6, 5)  # moved and resized
+
+
+def drag(page, x: float, y: float, dx: float, dy: float) -> None:
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx / 2, y + dy / 2, steps=8)
+    page.mouse.move(x + dx, y + dy, steps=8)
+    page.mouse.up()
 
 
 def test_an_operator_acknowledges_an_alarm_from_the_alarm_centre(web, page, plant, operator):
