@@ -261,6 +261,8 @@ def main() -> None:
         f"memory (RSS), first vs last minute           Daphne {first[0]:.1f} -> {last[0]:.1f} MB ({last[0] / first[0] - 1:+.1%}),"
         f" ingest {first[1]:.1f} -> {last[1]:.1f} MB ({last[1] / first[1] - 1:+.1%})"
     )
+    by_minute = [statistics.median(m[0] for m in memory[i : i + 12]) for i in range(0, len(memory), 12)]
+    print(f"Daphne RSS per minute (MB)                   {' '.join(f'{v:.1f}' for v in by_minute)}")
 
 
 if __name__ == "__main__":

@@ -157,7 +157,13 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
 
     # -- group messages ----------------------------------------------------------------------------
     async def live_readings(self, event: dict) -> None:
-        readings = event["readings"]
+        text = event["json"]  # {"<sensor id>": [ts, value, quality]}, encoded by the ingest
+        if self.wanted is None:
+            seq = self.outbox.claim()
+            if seq is not None:  # nothing to merge or filter: send it as the ingest encoded it
+                await self.send(text_data=f'{{"type":"update","seq":{seq},"readings":{text},"alarms":[]}}')
+                return
+        readings = orjson.loads(text)
         if self.wanted is not None:
             readings = {s: r for s, r in readings.items() if s in self.wanted}
         if readings:

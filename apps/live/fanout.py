@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 
+import orjson
 from channels.layers import get_channel_layer
 from django.conf import settings
 
@@ -101,9 +102,11 @@ class Fanout:
                 self._loop.call_later(later - now, self._wake.set)
             for machine_id, readings in due:
                 try:
+                    # Encoded once here rather than once per browser: most clients send it as is.
+                    readings_json = orjson.dumps(readings).decode()
                     await layer.group_send(
                         machine_group(machine_id),
-                        {"type": "live.readings", "machine": machine_id, "readings": readings},
+                        {"type": "live.readings", "machine": machine_id, "json": readings_json},
                     )
                     self.sent += 1
                 except Exception:  # Redis away: browsers fall back to polling the API

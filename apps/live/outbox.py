@@ -55,6 +55,14 @@ class Outbox:
     def can_send(self) -> bool:
         return self.sent - self.acked < self.window
 
+    def claim(self) -> int | None:
+        """The seq for an update sent as is, when nothing waits and the window has room (the
+        common case: the caller sends a pre-encoded update without merging); None otherwise."""
+        if self.pending or not self.can_send:
+            return None
+        self.sent += 1
+        return self.sent
+
     def take(self) -> dict | None:
         """The next message to send, or None (nothing pending, or the window is full)."""
         if not self.pending or not self.can_send:

@@ -55,3 +55,13 @@ def test_too_many_waiting_alarm_events_become_one_resync():
     box.add_event({"n": 10})
     box.ack(2)
     assert box.take() == {"type": "update", "seq": 3, "readings": {}, "alarms": [{"n": 10}]}
+
+
+def test_an_update_is_sent_as_is_only_when_nothing_waits_and_the_window_has_room():
+    box = Outbox(window=1)
+    assert box.claim() == 1
+    assert box.claim() is None  # window full
+    box.ack(1)
+    box.add_readings({"1": [1.0, 1.0, 0]})
+    assert box.claim() is None  # something to merge with: the caller must merge and take()
+    assert box.take()["seq"] == 2
