@@ -123,11 +123,13 @@ INGEST_MAX_FUTURE_SECONDS = env_int("INGEST_MAX_FUTURE_SECONDS", 300, minimum=0)
 INGEST_REJECTED_KEEP = env_int("INGEST_REJECTED_KEEP", 10000, minimum=0)
 
 def channel_layers(database_name: str) -> dict:
-    """Channels over Redis, named after the database: two deployments (or the tests and a demo)
-    sharing one Redis never receive each other's live updates."""
+    """Channels over Redis pub/sub, named after the database: two deployments (or the tests and a
+    demo) sharing one Redis never receive each other's live updates. Pub/sub: a group message
+    reaches each Daphne process once and is handed to its consumers there, instead of one Redis
+    list entry and one round trip per browser; what is missed while away is re-sent on subscribe."""
     return {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": f"scadapro.{database_name}"},
         }
     }
