@@ -66,10 +66,21 @@ def test_pages_say_so_and_poll_when_the_socket_is_down(web, page, plant, viewer)
     expect(page.locator("#live-mode")).to_contain_text("refreshing every 5 s", timeout=10_000)
 
 
+def test_without_websockets_the_pages_poll_the_api_every_5_seconds(live_server, page, plant, viewer):
+    """pytest-django's live server speaks HTTP only: the socket never opens, the page polls."""
+    log_in(page, live_server, viewer)
+    expect(page.locator("#live-mode")).to_contain_text("refreshing every 5 s")
+    value = page.locator(f'.kv[data-sensor="{plant["pressure"].pk}"] .value')
+    expect(value).to_have_text("–")
+    store(plant["pressure"].pk, 6.75)
+    expect(value).to_have_text("6.75", timeout=12_000)
+
+
 def test_a_viewer_builds_a_board_with_every_widget_type_and_finds_it_after_reload(web, page, plant, viewer):
     store(plant["pressure"].pk, 5.5)  # a value to show
     log_in(page, web, viewer)
     page.goto(f"{web.url}/boards/")
+    screenshot(page, "boards-empty")
     page.fill("#new-board input[name=name]", "Shift board")
     page.click("#new-board button")
     expect(page.locator("#add-widget")).to_be_visible()  # a new board opens in edit mode
@@ -154,6 +165,9 @@ def test_an_operator_acknowledges_an_alarm_from_the_alarm_centre(web, page, plan
     expect(row).to_contain_text("Acknowledged")
     expect(page.locator("#alarm-badge")).to_be_hidden()
     expect(page.locator("#critical-banner")).to_be_hidden()
+    page.goto(f"{web.url}/alarms/kpis")
+    expect(page.locator("h1")).to_have_text("Alarm system performance")
+    screenshot(page, "alarm-kpis")
     alarm.refresh_from_db()
     assert (alarm.state, alarm.acknowledged_by) == ("acked", operator)
     assert alarm.events.filter(note="Checked the pump on site").exists()
