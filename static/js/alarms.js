@@ -1,11 +1,10 @@
 // The alarm centre: active alarms (most severe, then newest first) with acknowledge, shelve,
 // unshelve and reset for operators, bulk acknowledge, and the alarm history with filters. The
 // server refuses what a role may not do; the buttons only appear for those who may.
-import { want, onAlarms, api } from "./live.js";
+import { want, onAlarms, api, ALARM_STATES as STATES } from "./live.js";
 
 const $ = (id) => document.getElementById(id);
 const canAct = $("active-section").dataset.canAct === "true";
-const STATES = { unack: "Unacknowledged", acked: "Acknowledged", rtn_unack: "Returned, unacknowledged", closed: "Closed" };
 const UNACKED = new Set(["unack", "rtn_unack"]);
 const PAGE = 50;
 let historyOffset = 0;

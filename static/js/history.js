@@ -2,7 +2,7 @@
 // /api/history, drag to zoom (fetched again at a finer resolution), a second period overlaid,
 // alarm markers from /api/alarms, statistics from /api/history/statistics and export links.
 // The selection lives in the URL (?sensors=1,2&start=&end=&compare=), so views can be shared.
-"use strict";
+import { ALARM_STATES as STATES } from "./live.js";
 
 (function () {
   const root = document.getElementById("analysis");
@@ -12,7 +12,6 @@
   // Series colours: muted, distinguishable; the severity colours stay reserved for alarms.
   const PALETTE = ["#9ecae1", "#c7b58a", "#a1d99b", "#bcbddc", "#fdae6b", "#d9d9d9", "#80b1d3", "#fccde5"];
   const SEVERITY = { critical: "#e53935", high: "#fb8c00", medium: "#fdd835", low: "#42a5f5" };
-  const STATES = { unack: "Unacknowledged", acked: "Acknowledged", rtn_unack: "Returned, unacknowledged", closed: "Closed" };
   const $ = (id) => document.getElementById(id);
 
   let chart = null;

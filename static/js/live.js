@@ -136,6 +136,10 @@ async function poll() {
 }
 
 // --- small shared helpers for pages ---------------------------------------------------------------
+export const ALARM_STATES = {
+  unack: "Unacknowledged", acked: "Acknowledged", rtn_unack: "Returned, unacknowledged", closed: "Closed",
+};
+
 export function csrfToken() {
   const match = document.cookie.match(/(?:^|; )csrftoken=([^;]*)/);
   return match ? decodeURIComponent(match[1]) : "";

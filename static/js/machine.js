@@ -1,6 +1,6 @@
 // A machine's page: live values with quality and age, a sparkline of the last hour per sensor
 // (history API, then extended by live readings), and the machine's open alarms.
-import { want, onReadings, onAlarms, api } from "./live.js";
+import { want, onReadings, onAlarms, api, ALARM_STATES as STATES } from "./live.js";
 import { showReading, markStale } from "./values.js";
 
 const machine = document.getElementById("machine").dataset.machine;
@@ -68,7 +68,6 @@ onReadings((readings) => {
 setInterval(() => rows.forEach(markStale), 5000);
 rows.forEach(markStale);
 
-const STATES = { unack: "Unacknowledged", acked: "Acknowledged", rtn_unack: "Returned, unacknowledged", closed: "Closed" };
 async function loadAlarms() {
   const alarms = await api(`/api/alarms/active?machine=${machine}&include_shelved=true`);
   const body = document.querySelector("#machine-alarms tbody");

@@ -1,11 +1,10 @@
 // The board widgets. Each type: create(body, config, context) -> {readings(changed), alarms(),
 // resize(), destroy()}, the sensors it needs live, its default title and size. Colour only for
 // abnormal states (ISA-101): values are grey until beyond an alarm limit, in that limit's severity.
-import { api, age } from "./live.js";
+import { api, age, ALARM_STATES as STATES } from "./live.js";
 
 const SEVERITY = { critical: "#e53935", high: "#fb8c00", medium: "#fdd835", low: "#42a5f5" };
 const PALETTE = ["#9ecae1", "#c7b58a", "#a1d99b", "#bcbddc", "#fdae6b", "#d9d9d9", "#80b1d3", "#fccde5"];
-const STATES = { unack: "Unacknowledged", acked: "Acknowledged", rtn_unack: "Returned, unacknowledged" };
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
