@@ -122,6 +122,7 @@ INGEST_MAX_FUTURE_SECONDS = env_int("INGEST_MAX_FUTURE_SECONDS", 300, minimum=0)
 # Rejected messages kept for inspection in admin (the oldest are dropped first).
 INGEST_REJECTED_KEEP = env_int("INGEST_REJECTED_KEEP", 10000, minimum=0)
 
+
 def channel_layers(database_name: str) -> dict:
     """Channels over Redis pub/sub, named after the database: two deployments (or the tests and a
     demo) sharing one Redis never receive each other's live updates. Pub/sub: a group message
