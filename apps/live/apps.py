@@ -6,4 +6,4 @@ class LiveConfig(AppConfig):
     verbose_name = "Live updates"
 
     def ready(self) -> None:
-        from apps.live import fanout  # noqa: F401  (registers the ingest's after-commit hook)
+        from apps.live import fanout, signals  # noqa: F401  (the ingest's after-commit hook, signals)

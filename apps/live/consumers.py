@@ -7,7 +7,8 @@ Protocol (JSON text frames):
   {"type": "subscribed", "machines": [...], "sensors": n, "alarms": bool} and then an update with
   every subscribed sensor's current value (its last reading).
 - server -> {"type": "update", "seq": n, "readings": {"<sensor id>": [epoch s, value, quality]},
-  "alarms": [alarm event, as on MQTT alarms/{machine}], "resync": true (only when alarm events were
+  "alarms": [alarm event, as on MQTT alarms/{machine}], "machines": {"<machine id>": "maintenance"}
+  (only when a listened-to machine's status changed), "resync": true (only when alarm events were
   dropped: re-read /api/alarms/active)}
 - client -> {"action": "ack", "seq": n} after handling update n. At most LIVE_CLIENT_WINDOW updates
   are unacknowledged; meanwhile newer values replace older ones (apps/live/outbox.py).
@@ -169,6 +170,10 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         if readings:
             self.outbox.add_readings(readings)
             await self.flush()
+
+    async def live_machine(self, event: dict) -> None:
+        self.outbox.add_machine(event["machine"], event["status"])
+        await self.flush()
 
     async def alarm_event(self, event: dict) -> None:
         if self.alarms:

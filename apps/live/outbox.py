@@ -20,6 +20,7 @@ class Outbox:
     max_events: int = 200
     readings: dict[str, Reading] = field(default_factory=dict)  # sensor id (as in JSON) -> newest
     events: list[dict] = field(default_factory=list)
+    machines: dict[str, str] = field(default_factory=dict)  # machine id -> its new status
     resync: bool = False
     sent: int = 0
     acked: int = 0
@@ -43,13 +44,16 @@ class Outbox:
         else:
             self.events.append(event)
 
+    def add_machine(self, machine_id: int, status: str) -> None:
+        self.machines[str(machine_id)] = status
+
     def ack(self, seq: int) -> None:
         if self.acked < seq <= self.sent:
             self.acked = seq
 
     @property
     def pending(self) -> bool:
-        return bool(self.readings or self.events or self.resync)
+        return bool(self.readings or self.events or self.machines or self.resync)
 
     @property
     def can_send(self) -> bool:
@@ -69,7 +73,9 @@ class Outbox:
             return None
         self.sent += 1
         message = {"type": "update", "seq": self.sent, "readings": self.readings, "alarms": self.events}
+        if self.machines:
+            message["machines"] = self.machines
         if self.resync:
             message["resync"] = True
-        self.readings, self.events, self.resync = {}, [], False
+        self.readings, self.events, self.machines, self.resync = {}, [], {}, False
         return message

@@ -1,7 +1,7 @@
 // A board: widgets on a 12-column gridstack grid, live over /ws/realtime. Its owner edits it
 // (add, configure, move, resize, remove); every change is saved to /api/boards/<id>, which checks
 // the widgets (apps/boards/widgets.py).
-import { want, onReadings, onAlarms, api, values } from "./live.js";
+import { want, onReadings, onAlarms, onMachines, api, values } from "./live.js";
 import { widgetTypes } from "./widgets.js";
 
 const $ = (id) => document.getElementById(id);
@@ -67,7 +67,8 @@ function render() {
 function subscribe() {
   const sensors = new Set();
   for (const config of configs.values()) widgetTypes[config.type].sensors(config).forEach((id) => sensors.add(id));
-  want({ sensors: [...sensors], alarms: true });
+  const machines = [...configs.values()].filter((c) => c.type === "status" && c.machine).map((c) => c.machine);
+  want({ sensors: [...sensors], machines, alarms: true }); // machines: their status changes
   loadLimits([...sensors]);
 }
 
@@ -87,6 +88,10 @@ async function loadLimits(ids) {
 
 onReadings((readings) => live.forEach((widget) => widget.readings?.(readings)));
 onAlarms(() => live.forEach((widget) => widget.alarms?.()));
+onMachines((statuses) => {
+  for (const [id, status] of Object.entries(statuses)) if (MACHINES[id]) MACHINES[id].status = status;
+  live.forEach((widget) => widget.alarms?.()); // status lamps redraw
+});
 window.addEventListener("resize", () => live.forEach((widget) => widget.resize?.()));
 grid.on("resizestop", (event, element) => live.get(element.gridstackNode.id)?.resize?.());
 

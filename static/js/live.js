@@ -9,6 +9,7 @@ const QUALITY = { good: 0, uncertain: 1, bad: 2 };
 const wants = { machines: new Set(), all: false, sensors: new Set(), alarms: false };
 const readingListeners = new Set();
 const alarmListeners = new Set();
+const machineListeners = new Set();
 const modeListeners = new Set();
 export const values = new Map(); // sensor id (string) -> [epoch s, value, quality]
 
@@ -30,6 +31,7 @@ export function want({ machines = [], all = false, sensors = [], alarms = false 
 
 export const onReadings = (fn) => readingListeners.add(fn); // fn({id: [ts, value, quality]})
 export const onAlarms = (fn) => alarmListeners.add(fn); // fn(events, resync): re-read alarms from the API
+export const onMachines = (fn) => machineListeners.add(fn); // fn({machine id: status}) when a status changes
 export function onMode(fn) {
   modeListeners.add(fn);
   fn(mode);
@@ -65,6 +67,7 @@ function connect() {
     const message = JSON.parse(event.data);
     if (message.type === "update") {
       deliver(message.readings);
+      if (message.machines) machineListeners.forEach((fn) => fn(message.machines));
       if (message.alarms.length || message.resync) alarmListeners.forEach((fn) => fn(message.alarms, !!message.resync));
       socket.send(JSON.stringify({ action: "ack", seq: message.seq }));
     } else if (message.type === "error") {
@@ -158,6 +161,14 @@ export async function api(url, { method = "GET", body } = {}) {
     throw new Error(reason || `HTTP ${response.status}`);
   }
   return data;
+}
+
+const STATUS_LABELS = { active: "Active", inactive: "Inactive", maintenance: "Maintenance" };
+
+// A machine's status label (class "status status-<status>") shows a pushed change.
+export function showStatus(el, status) {
+  el.textContent = STATUS_LABELS[status] || status;
+  el.className = `status status-${status}`;
 }
 
 export function formatValue(value, decimals = 1) {

@@ -1,6 +1,6 @@
 // A machine's page: live values with quality and age, a sparkline of the last hour per sensor
 // (history API, then extended by live readings), and the machine's open alarms.
-import { want, onReadings, onAlarms, api, ALARM_STATES as STATES } from "./live.js";
+import { want, onReadings, onAlarms, onMachines, api, showStatus, ALARM_STATES as STATES } from "./live.js";
 import { showReading, markStale } from "./values.js";
 
 const machine = document.getElementById("machine").dataset.machine;
@@ -90,6 +90,10 @@ async function loadAlarms() {
     cell.textContent = "No open alarms.";
   }
 }
+onMachines((statuses) => {
+  if (statuses[machine]) showStatus(document.querySelector("#machine .status"), statuses[machine]);
+});
+
 let timer = null;
 onAlarms(() => {
   clearTimeout(timer);

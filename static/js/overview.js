@@ -1,5 +1,5 @@
 // The plant overview: key values of every machine and its open alarms by severity, live.
-import { want, onReadings, onAlarms, api } from "./live.js";
+import { want, onReadings, onAlarms, onMachines, api, showStatus } from "./live.js";
 import { showReading, markStale } from "./values.js";
 
 const cells = new Map(); // sensor id -> element
@@ -13,6 +13,15 @@ onReadings((readings) => {
 });
 setInterval(() => cells.forEach(markStale), 5000);
 cells.forEach(markStale);
+
+onMachines((statuses) => {
+  for (const [id, status] of Object.entries(statuses)) {
+    const card = document.querySelector(`.machine-card[data-machine="${id}"]`);
+    if (!card) continue;
+    showStatus(card.querySelector(".status"), status);
+    card.className = `panel machine-card machine-${status}`;
+  }
+});
 
 let timer = null;
 onAlarms(() => {

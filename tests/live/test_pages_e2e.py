@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from apps.alarms.models import Alarm, AlarmRule
 from apps.boards.models import Board
+from apps.plant.models import Machine
 from apps.telemetry.ingest import Decoded, store_batch
 from tests.conftest import log_in, screenshot
 from tests.helpers import publish
@@ -22,19 +23,30 @@ from tests.helpers import publish
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def store(sensor_id: int, value: float) -> None:
-    """One reading through the ingest's store, in a thread of its own: the test's thread runs
-    playwright's event loop, and the alarm announcements may not run inside one."""
+def in_thread(work) -> None:
+    """Run `work` in a thread of its own: the test's thread runs playwright's event loop, and what
+    the platform pushes after a commit (async_to_sync) may not run inside one."""
 
-    def work() -> None:
+    def run() -> None:
         try:
-            store_batch(Decoded(rows=[(sensor_id, time.time(), value, 0)], rejected=Counter(), kept=[]))
+            work()
         finally:
             connection.close()
 
-    thread = threading.Thread(target=work)
+    thread = threading.Thread(target=run)
     thread.start()
     thread.join()
+
+
+def store(sensor_id: int, value: float) -> None:
+    """One reading through the ingest's store."""
+    in_thread(lambda: store_batch(Decoded(rows=[(sensor_id, time.time(), value, 0)], rejected=Counter(), kept=[])))
+
+
+def set_status(machine_id: int, status: str) -> None:
+    machine = Machine.objects.get(pk=machine_id)
+    machine.status = status
+    machine.save()  # as admin, the API and the plant YAML do
 
 
 def test_an_operator_sees_a_value_change_after_an_mqtt_publish(broker, ingest, web, page, plant, operator):
@@ -57,6 +69,10 @@ def test_an_operator_sees_a_value_change_after_an_mqtt_publish(broker, ingest, w
     expect(card_value).to_have_text("7.25")
     publish(broker.port, [("sensors/PS1/P1_PRESS/value", json.dumps({"value": 3.5, "ts": time.time()}))])
     expect(card_value).to_have_text("3.50", timeout=10_000)
+
+    # An engineer puts the pump station into maintenance: the open page shows it.
+    in_thread(lambda: set_status(plant["pump"].pk, "maintenance"))
+    expect(page.locator(f'.machine-card[data-machine="{plant["pump"].pk}"] .status')).to_have_text("Maintenance")
 
 
 def test_pages_say_so_and_poll_when_the_socket_is_down(web, page, plant, viewer):

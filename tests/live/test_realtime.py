@@ -231,3 +231,23 @@ def test_api_clients_connect_with_a_bearer_token(plant):
         await socket.disconnect()
 
     async_to_sync(run)()
+
+
+def test_a_machine_status_change_reaches_its_subscribers(plant, viewer):
+    pump = plant["pump"]
+    headers = session_headers(viewer)
+
+    def set_maintenance() -> None:
+        pump.status = "maintenance"
+        pump.save()
+
+    async def run():
+        socket = await opened(headers)
+        await socket.send_json_to({"action": "subscribe", "machines": [pump.pk]})
+        await socket.receive_json_from(timeout=3)
+        await asyncio.to_thread(set_maintenance)
+        update = await receive_update(socket)
+        assert update["machines"] == {str(pump.pk): "maintenance"}
+        await socket.disconnect()
+
+    async_to_sync(run)()
