@@ -1,12 +1,11 @@
 from datetime import timedelta
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from apps.accounts import roles
+from apps.accounts.decorators import role_required
 from apps.alarms import kpis
 from apps.plant.models import Machine
 
@@ -18,11 +17,9 @@ PRESETS = {
 }
 
 
-@login_required
+@role_required(roles.VIEWER)
 def kpi_page(request: HttpRequest) -> HttpResponse:
     """The alarm-system figures (apps.alarms.kpis) for a preset period ending now."""
-    if not roles.has_role(request.user, roles.VIEWER):
-        raise PermissionDenied("Your account has no role; an admin must give you one.")
     preset = request.GET.get("period", "")
     if preset not in PRESETS:
         preset = next(iter(PRESETS))
@@ -32,11 +29,9 @@ def kpi_page(request: HttpRequest) -> HttpResponse:
     return render(request, "alarms/kpis.html", {"kpis": figures, "presets": choices, "preset": preset})
 
 
-@login_required
+@role_required(roles.VIEWER)
 def centre_page(request: HttpRequest) -> HttpResponse:
     """Active alarms with the operator's actions, and the alarm history (static/js/alarms.js)."""
-    if not roles.has_role(request.user, roles.VIEWER):
-        raise PermissionDenied("Your account has no role; an admin must give you one.")
     machines = list(Machine.objects.order_by("code").values("id", "code"))
     can_act = roles.has_role(request.user, roles.OPERATOR)
     return render(request, "alarms/centre.html", {"machines": machines, "can_act": can_act})

@@ -1,20 +1,17 @@
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from apps.accounts import roles
+from apps.accounts.decorators import role_required
 from apps.history import services
 from apps.plant.models import Sensor
 
 
-@login_required
+@role_required(roles.VIEWER)
 def analysis_page(request: HttpRequest) -> HttpResponse:
     """The analyst page: trends, zoom, period overlay, alarm markers, statistics and export. The
     page is a shell; static/js/history.js reads everything from the history and alarm APIs, and
     keeps the selection in the URL (?sensors=1,2&start=&end=&compare=) so a view can be shared."""
-    if not roles.has_role(request.user, roles.VIEWER):
-        raise PermissionDenied("Your account has no role; an admin must give you one.")
     sensors = Sensor.objects.select_related("machine").order_by("machine__code", "code")
     machines: dict[str, list[Sensor]] = {}
     for sensor in sensors:
