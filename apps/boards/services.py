@@ -8,6 +8,13 @@ from apps.boards import widgets
 from apps.boards.models import Board
 from apps.plant.models import Machine, Sensor
 
+NAME_TAKEN = "You already have a board with this name."
+
+
+def name_taken(owner, name: str, exclude: int | None = None) -> bool:
+    """Board names are unique per owner (a database constraint too; this gives the reason first)."""
+    return Board.objects.filter(owner=owner, name=name).exclude(pk=exclude).exists()
+
 
 def visible_to(user) -> QuerySet[Board]:
     """The user's own boards and everyone's shared ones."""

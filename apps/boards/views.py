@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.accounts import roles
+from apps.accounts.decorators import role_required
 from apps.boards import services, widgets
 from apps.boards.models import Board
 from apps.plant.models import Machine, Sensor
@@ -20,11 +21,6 @@ class NameForm(forms.Form):
     name = forms.CharField(max_length=100, strip=True)
 
 
-def _require_viewer(request: HttpRequest) -> None:
-    if not roles.has_role(request.user, roles.VIEWER):
-        raise PermissionDenied("Your account has no role; an admin must give you one.")
-
-
 def _own(request: HttpRequest, pk: int) -> Board:
     board = get_object_or_404(services.visible_to(request.user), pk=pk)
     if not board.can_edit(request.user):
@@ -32,20 +28,12 @@ def _own(request: HttpRequest, pk: int) -> Board:
     return board
 
 
-def _name_error(user, name: str, exclude: int | None = None) -> str | None:
-    if Board.objects.filter(owner=user, name=name).exclude(pk=exclude).exists():
-        return "You already have a board with this name."
-    return None
-
-
-@login_required
+@role_required(roles.VIEWER)
 def board_list(request: HttpRequest) -> HttpResponse:
-    _require_viewer(request)
     form = NameForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        error = _name_error(request.user, form.cleaned_data["name"])
-        if error:
-            form.add_error("name", error)
+        if services.name_taken(request.user, form.cleaned_data["name"]):
+            form.add_error("name", services.NAME_TAKEN)
         else:
             board = Board.objects.create(owner=request.user, name=form.cleaned_data["name"])
             return redirect(f"/boards/{board.pk}/?edit=1")
@@ -60,7 +48,7 @@ def board_list(request: HttpRequest) -> HttpResponse:
 def rename(request: HttpRequest, pk: int) -> HttpResponse:
     board = _own(request, pk)
     form = NameForm(request.POST)
-    if form.is_valid() and not _name_error(request.user, form.cleaned_data["name"], exclude=board.pk):
+    if form.is_valid() and not services.name_taken(request.user, form.cleaned_data["name"], exclude=board.pk):
         board.name = form.cleaned_data["name"]
         board.save(update_fields=["name", "updated_at"])
     return redirect("boards:list")
@@ -82,9 +70,8 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("boards:list")
 
 
-@login_required
+@role_required(roles.VIEWER)
 def board_page(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_viewer(request)
     board = services.visible_to(request.user).filter(pk=pk).first()
     if board is None:
         raise Http404("No such board, or it is not shared.")

@@ -25,9 +25,8 @@ class BoardSerializer(serializers.ModelSerializer):
         if not name:
             raise serializers.ValidationError("A board needs a name.")
         owner = self.instance.owner if self.instance else self.context["request"].user
-        taken = Board.objects.filter(owner=owner, name=name).exclude(pk=getattr(self.instance, "pk", None))
-        if taken.exists():
-            raise serializers.ValidationError("You already have a board with this name.")
+        if services.name_taken(owner, name, exclude=getattr(self.instance, "pk", None)):
+            raise serializers.ValidationError(services.NAME_TAKEN)
         return name
 
     def validate_widgets(self, value):
