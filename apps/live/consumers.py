@@ -63,17 +63,21 @@ def _resolve(machines, sensors: set[int]) -> tuple[set[int], set[str] | None, di
         unknown = machine_ids - set(Machine.objects.filter(pk__in=machine_ids).values_list("id", flat=True))
         if unknown:
             raise BadRequest(f"no such machine: {', '.join(map(str, sorted(unknown)))}")
-    rows = list(Sensor.objects.filter(pk__in=sensors).values_list("id", "machine_id"))
-    unknown = sensors - {sensor_id for sensor_id, _ in rows}
+    rows = list(
+        Sensor.objects.filter(Q(machine_id__in=machine_ids) | Q(pk__in=sensors)).values_list(
+            "id", "machine_id", "last_value", "last_seen", "last_quality"
+        )
+    )
+    machine_of = {row[0]: row[1] for row in rows}
+    unknown = sensors - machine_of.keys()
     if unknown:
         raise BadRequest(f"no such sensor: {', '.join(map(str, sorted(unknown)))}")
-    listen = machine_ids | {machine_id for _, machine_id in rows}
-    chosen = Sensor.objects.filter(Q(machine_id__in=machine_ids) | Q(pk__in=sensors))
+    listen = machine_ids | {machine_of[sensor_id] for sensor_id in sensors}
     # Whole machines forward every sensor; a single sensor of another machine means filtering.
-    wanted = None if listen == machine_ids else {str(pk) for pk in chosen.values_list("id", flat=True)}
+    wanted = None if listen == machine_ids else {str(sensor_id) for sensor_id in machine_of}
     current = {
         str(sensor_id): [seen.timestamp(), value, quality]
-        for sensor_id, value, seen, quality in chosen.values_list("id", "last_value", "last_seen", "last_quality")
+        for sensor_id, _, value, seen, quality in rows
         if seen is not None and value is not None
     }
     return listen, wanted, current
