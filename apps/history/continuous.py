@@ -16,19 +16,19 @@ Policies follow the settings and are (re)applied after every `migrate` (apps.py)
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection
 
 log = logging.getLogger(__name__)
 
-# (view, source relation, bucket interval, bucket width). The 1m level aggregates raw values;
-# coarser levels re-aggregate the level below exactly (sum/count, min/max, first/last).
+# (view, source relation, bucket interval). The 1m level aggregates raw values; coarser levels
+# re-aggregate the level below exactly (sum/count, min/max, first/last).
 VIEWS = (
-    ("readings_1m", "readings", "1 minute", timedelta(minutes=1)),
-    ("readings_1h", "readings_1m", "1 hour", timedelta(hours=1)),
-    ("readings_1d", "readings_1h", "1 day", timedelta(days=1)),
+    ("readings_1m", "readings", "1 minute"),
+    ("readings_1h", "readings_1m", "1 hour"),
+    ("readings_1d", "readings_1h", "1 day"),
 )
 
 _FROM_RAW = """
@@ -49,7 +49,7 @@ SELECT sensor_id, time_bucket('{interval}', bucket) AS bucket, sum(sum) AS sum, 
 def create_sql() -> list[str]:
     """The three aggregates, created empty (the first refresh policy run fills them)."""
     statements = []
-    for view, source, interval, _ in VIEWS:
+    for view, source, interval in VIEWS:
         query = (_FROM_RAW if source == "readings" else _FROM_LEVEL).format(interval=interval, source=source)
         statements.append(
             f"CREATE MATERIALIZED VIEW {view}"
@@ -97,7 +97,7 @@ def apply_policies(cursor) -> None:
         [settings.HISTORY_COMPRESS_AFTER_DAYS],
     )
     source_days = {"readings": raw_days, "readings_1m": rollup_days, "readings_1h": rollup_days}
-    for view, source, interval, _ in VIEWS:
+    for view, source, interval in VIEWS:
         cursor.execute("SELECT remove_continuous_aggregate_policy(%s, if_exists => true)", [view])
         # end_offset: one bucket, so only complete buckets are materialized (real-time does the rest).
         cursor.execute(
@@ -110,24 +110,23 @@ def apply_policies(cursor) -> None:
         cursor.execute("SELECT add_retention_policy(%s, drop_after => make_interval(days => %s))", [relation, days])
 
 
-def refresh(watermark: datetime) -> None:
-    """Materialize every level up to `watermark` now, lowest level first (the policies do this on
-    their schedule; tests and the benchmark call it). Outside a transaction: TimescaleDB refuses
-    otherwise.
+def refresh(ends: dict[str, datetime]) -> None:
+    """Materialize each aggregate up to its end (view -> a bucket boundary), lowest level first
+    (the policies do this on their schedule; tests and the benchmark call it). Outside a
+    transaction: TimescaleDB refuses otherwise.
 
     Each window reaches at least to what the aggregate already holds: a level whose policy ran
     before the level below it was materialized has the difference in its invalidation log, and
     only a window that covers it re-aggregates it."""
     if not connection.get_autocommit() or connection.in_atomic_block:
         raise RuntimeError("refresh_continuous_aggregate cannot run inside a transaction block")
-    epoch = datetime(1970, 1, 1, tzinfo=watermark.tzinfo)
     with connection.cursor() as cursor:
-        for view, _, _, width in VIEWS:
+        for view, *_ in VIEWS:
             cursor.execute(
                 "SELECT greatest(%s, _timescaledb_functions.to_timestamp("
                 "_timescaledb_functions.cagg_watermark(mat_hypertable_id)))"
                 " FROM _timescaledb_catalog.continuous_agg WHERE user_view_name = %s",
-                [watermark - (watermark - epoch) % width, view],  # whole buckets of this level
+                [ends[view], view],
             )
             end = cursor.fetchone()[0]
             cursor.execute("CALL refresh_continuous_aggregate(%s, NULL, %s)", [view, end])

@@ -133,7 +133,7 @@ def refresh(now: datetime | None = None) -> datetime | None:
     """Bring the rollups up to a minute boundary REFRESH_LAG behind `now`; returns the new watermark."""
     watermark = floor((now or timezone.now()) - REFRESH_LAG, MINUTE.width)
     if uses_continuous_aggregates():
-        continuous.refresh(watermark)
+        continuous.refresh({level.table: floor(watermark, level.width) for level in LEVELS})
         return watermark
     with transaction.atomic(), connection.cursor() as cursor:  # step 1: short, waits for batches in flight
         cursor.execute("SELECT materialized FROM rollup_state WHERE id = 1 FOR UPDATE")
