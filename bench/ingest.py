@@ -102,7 +102,7 @@ def publisher(port: int, topics: list[str], mode: str, rate: float, duration: fl
     out.put((sent, readings))
 
 
-def probe_publisher(port: int, duration: float, every: float, out) -> None:
+def probe_publisher(port: int, duration: float, every: float, out, topic: str = PROBE_TOPIC) -> None:
     import paho.mqtt.client as mqtt
 
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-probe-{uuid.uuid4().hex[:8]}")
@@ -111,7 +111,7 @@ def probe_publisher(port: int, duration: float, every: float, out) -> None:
     started = time.time()
     sent = 0
     while time.time() - started < duration:
-        client.publish(PROBE_TOPIC, f'{{"value":{sent},"ts":{time.time():.6f}}}', qos=1).wait_for_publish(10)
+        client.publish(topic, f'{{"value":{sent},"ts":{time.time():.6f}}}', qos=1).wait_for_publish(10)
         sent += 1
         time.sleep(every)
     client.disconnect()

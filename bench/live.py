@@ -111,22 +111,6 @@ def silent_client(url: str, token: str, duration: float, out) -> None:
     asyncio.run(main())
 
 
-def live_probe(port: int, duration: float, every: float, out) -> None:
-    import paho.mqtt.client as mqtt
-
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-liveprobe-{uuid.uuid4().hex[:8]}")
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    sent, started = 0, time.time()
-    while time.time() - started < duration:
-        client.publish(LIVE_PROBE_TOPIC, f'{{"value":{sent % 100},"ts":{time.time():.6f}}}', qos=1).wait_for_publish(10)
-        sent += 1
-        time.sleep(every)
-    client.disconnect()
-    client.loop_stop()
-    out.put(sent)
-
-
 # --- the run ---------------------------------------------------------------------------------------
 
 
@@ -200,7 +184,9 @@ def main() -> None:
         commits = ingest_bench.ProbeListener()
         commits.start()
         probe_out: mp.Queue = mp.Queue()
-        prober = mp.Process(target=live_probe, args=(broker.port, args.duration - 5, 0.5, probe_out))
+        prober = mp.Process(
+            target=ingest_bench.probe_publisher, args=(broker.port, args.duration - 5, 0.5, probe_out, LIVE_PROBE_TOPIC)
+        )
         prober.start()
         plant_probe_out: mp.Queue = mp.Queue()  # bench/ingest.py's probe: publish -> commit
         plant_probe = mp.Process(
