@@ -1,29 +1,14 @@
 // The alarm centre: active alarms (most severe, then newest first) with acknowledge, shelve,
 // unshelve and reset for operators, bulk acknowledge, and the alarm history with filters. The
 // server refuses what a role may not do; the buttons only appear for those who may.
-import { want, onAlarms, api, ALARM_STATES as STATES } from "./live.js";
+import { want, onAlarms, api } from "./live.js";
+import { ALARM_STATES as STATES, UNACKNOWLEDGED as UNACKED, cell, severityCell } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 const canAct = $("active-section").dataset.canAct === "true";
-const UNACKED = new Set(["unack", "rtn_unack"]);
 const PAGE = 50;
 let historyOffset = 0;
 let reloadTimer = null;
-
-function cell(row, text, className) {
-  const td = row.insertCell();
-  td.textContent = text;
-  if (className) td.className = className;
-  return td;
-}
-
-function severityCell(row, alarm) {
-  const td = cell(row, alarm.severity);
-  const dot = document.createElement("span");
-  dot.className = "sev-dot" + (UNACKED.has(alarm.state) ? " blink" : "");
-  td.prepend(dot);
-  row.classList.add(`sev-${alarm.severity}`);
-}
 
 function button(label, onClick) {
   const b = document.createElement("button");

@@ -83,7 +83,7 @@ async function loadLimits(ids) {
   for (const rule of page.results) {
     if (["hihi", "hi", "lo", "lolo"].includes(rule.kind)) context.limits[rule.sensor].push(rule);
   }
-  live.forEach((widget) => widget.readings?.({}));
+  live.forEach((widget) => widget.refresh?.());
 }
 
 onReadings((readings) => live.forEach((widget) => widget.readings?.(readings)));

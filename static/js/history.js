@@ -2,16 +2,14 @@
 // /api/history, drag to zoom (fetched again at a finer resolution), a second period overlaid,
 // alarm markers from /api/alarms, statistics from /api/history/statistics and export links.
 // The selection lives in the URL (?sensors=1,2&start=&end=&compare=), so views can be shared.
-import { ALARM_STATES as STATES } from "./live.js";
+import { api } from "./live.js";
+import { ALARM_STATES as STATES, SERIES_COLOURS as PALETTE, SEVERITY_COLOURS as SEVERITY, cell, severityCell } from "./ui.js";
 
 (function () {
   const root = document.getElementById("analysis");
   if (!root) return;
   const META = JSON.parse(document.getElementById("sensor-meta").textContent);
   const MAX_SENSORS = Number(root.dataset.maxSensors);
-  // Series colours: muted, distinguishable; the severity colours stay reserved for alarms.
-  const PALETTE = ["#9ecae1", "#c7b58a", "#a1d99b", "#bcbddc", "#fdae6b", "#d9d9d9", "#80b1d3", "#fccde5"];
-  const SEVERITY = { critical: "#e53935", high: "#fb8c00", medium: "#fdd835", low: "#42a5f5" };
   const $ = (id) => document.getElementById(id);
 
   let chart = null;
@@ -112,16 +110,6 @@ import { ALARM_STATES as STATES } from "./live.js";
   });
 
   // --- data -----------------------------------------------------------------------------------
-  async function getJson(url) {
-    const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      const reason = body.detail || Object.entries(body).map(([k, v]) => `${k}: ${[].concat(v).join(" ")}`).join("; ");
-      throw new Error(reason || `HTTP ${response.status}`);
-    }
-    return body;
-  }
-
   function rangeQuery(start, end, extra = {}) {
     return new URLSearchParams({
       sensors: state.sensors.join(","),
@@ -155,9 +143,9 @@ import { ALARM_STATES as STATES } from "./live.js";
     $("stats").classList.add("stale");
     try {
       const offset = compareOffset();
-      const requests = [getJson(`/api/history?${rangeQuery(state.start, state.end, { points })}`)];
-      if (offset) requests.push(getJson(`/api/history?${rangeQuery(state.start - offset, state.end - offset, { points })}`));
-      requests.push(getJson(`/api/alarms?${alarmQuery()}`));
+      const requests = [api(`/api/history?${rangeQuery(state.start, state.end, { points })}`)];
+      if (offset) requests.push(api(`/api/history?${rangeQuery(state.start - offset, state.end - offset, { points })}`));
+      requests.push(api(`/api/alarms?${alarmQuery()}`));
       const results = await Promise.all(requests);
       const current = results[0];
       const earlier = offset ? results[1] : null;
@@ -295,23 +283,14 @@ import { ALARM_STATES as STATES } from "./live.js";
   }
 
   // --- alarms, statistics, export ---------------------------------------------------------------
-  function cell(row, text, className) {
-    const td = row.insertCell();
-    td.textContent = text;
-    if (className) td.className = className;
-    return td;
-  }
-
   function listAlarms(alarms, count) {
     const body = $("alarms").tBodies[0];
     body.replaceChildren();
     for (const alarm of alarms) {
       const row = body.insertRow();
-      row.className = `sev-${alarm.severity}`;
       cell(row, new Date(alarm.triggered_at).toLocaleString());
       cell(row, `${alarm.machine_code}/${alarm.sensor_code}`);
-      const severity = cell(row, alarm.severity);
-      severity.insertAdjacentHTML("afterbegin", '<span class="sev-dot"></span>');
+      severityCell(row, alarm);
       cell(row, alarm.message);
       cell(row, STATES[alarm.state] || alarm.state);
     }
@@ -325,7 +304,7 @@ import { ALARM_STATES as STATES } from "./live.js";
     if ($("below").value !== "") extra.below = $("below").value;
     const body = $("stats").tBodies[0];
     try {
-      const stats = await getJson(`/api/history/statistics?${rangeQuery(state.start, state.end, extra)}`);
+      const stats = await api(`/api/history/statistics?${rangeQuery(state.start, state.end, extra)}`);
       if (ticket !== loading) return;
       body.replaceChildren();
       const labels = state.sensors.map((id) => META[id].label);

@@ -3,9 +3,9 @@
 // subscription, acknowledges every update (the server's flow control, apps/live/outbox.py) and,
 // while the socket is down, polls the REST API every 5 seconds and says so.
 
-const POLL_MS = 5000;
-const QUALITY = { good: 0, uncertain: 1, bad: 2 };
+import { QUALITY_NAMES } from "./ui.js";
 
+const POLL_MS = 5000;
 const wants = { machines: new Set(), all: false, sensors: new Set(), alarms: false };
 const readingListeners = new Set();
 const alarmListeners = new Set();
@@ -119,13 +119,11 @@ async function poll() {
     for (const query of queries) {
       let url = `/api/sensors?limit=1000&${query}`;
       while (url) {
-        const response = await fetch(url, { credentials: "same-origin" });
-        if (!response.ok) break;
-        const page = await response.json();
+        const page = await api(url);
         const readings = {};
         for (const s of page.results) {
-          if (s.last_seen !== null && s.last_value !== null && (!query.startsWith("id=") || wants.sensors.has(s.id))) {
-            readings[s.id] = [Date.parse(s.last_seen) / 1000, s.last_value, QUALITY[s.last_quality] ?? 0];
+          if (s.last_seen !== null && s.last_value !== null) {
+            readings[s.id] = [Date.parse(s.last_seen) / 1000, s.last_value, Math.max(0, QUALITY_NAMES.indexOf(s.last_quality))];
           }
         }
         deliver(readings);
@@ -138,12 +136,8 @@ async function poll() {
   }
 }
 
-// --- small shared helpers for pages ---------------------------------------------------------------
-export const ALARM_STATES = {
-  unack: "Unacknowledged", acked: "Acknowledged", rtn_unack: "Returned, unacknowledged", closed: "Closed",
-};
-
-export function csrfToken() {
+// --- the REST API, as the pages call it ----------------------------------------------------------
+function csrfToken() {
   const match = document.cookie.match(/(?:^|; )csrftoken=([^;]*)/);
   return match ? decodeURIComponent(match[1]) : "";
 }
@@ -161,23 +155,4 @@ export async function api(url, { method = "GET", body } = {}) {
     throw new Error(reason || `HTTP ${response.status}`);
   }
   return data;
-}
-
-const STATUS_LABELS = { active: "Active", inactive: "Inactive", maintenance: "Maintenance" };
-
-// A machine's status label (class "status status-<status>") shows a pushed change.
-export function showStatus(el, status) {
-  el.textContent = STATUS_LABELS[status] || status;
-  el.className = `status status-${status}`;
-}
-
-export function formatValue(value, decimals = 1) {
-  return value === null || value === undefined ? "–" : Number(value).toFixed(decimals);
-}
-
-export function age(seconds) {
-  if (seconds < 90) return `${Math.max(0, Math.round(seconds))} s ago`;
-  if (seconds < 5400) return `${Math.round(seconds / 60)} min ago`;
-  if (seconds < 129600) return `${Math.round(seconds / 3600)} h ago`;
-  return `${Math.round(seconds / 86400)} d ago`;
 }

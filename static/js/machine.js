@@ -1,6 +1,7 @@
 // A machine's page: live values with quality and age, a sparkline of the last hour per sensor
 // (history API, then extended by live readings), and the machine's open alarms.
-import { want, onReadings, onAlarms, onMachines, api, showStatus, ALARM_STATES as STATES } from "./live.js";
+import { want, onReadings, onAlarms, onMachines, api } from "./live.js";
+import { ALARM_STATES as STATES, QUALITY_NAMES, cell, severityCell, showStatus } from "./ui.js";
 import { showReading, markStale } from "./values.js";
 
 const machine = document.getElementById("machine").dataset.machine;
@@ -8,7 +9,6 @@ const rows = new Map();
 document.querySelectorAll("#sensors tr[data-sensor]").forEach((row) => rows.set(row.dataset.sensor, row));
 const series = new Map(); // sensor id -> [[epoch s, value], ...] of the last hour
 const HOUR = 3600;
-const QUALITY = ["good", "uncertain", "bad"];
 
 function drawSpark(id) {
   const canvas = rows.get(id)?.querySelector("canvas.spark");
@@ -56,7 +56,7 @@ onReadings((readings) => {
     const row = rows.get(id);
     if (!row) continue;
     showReading(row, reading);
-    row.querySelector(".quality").textContent = QUALITY[reading[2]] || "–";
+    row.querySelector(".quality").textContent = QUALITY_NAMES[reading[2]] || "–";
     const points = series.get(id) || [];
     points.push([reading[0], reading[1]]);
     const cutoff = Date.now() / 1000 - HOUR;
@@ -74,21 +74,13 @@ async function loadAlarms() {
   body.replaceChildren();
   for (const alarm of alarms) {
     const row = body.insertRow();
-    row.className = `sev-${alarm.severity}`;
-    const severity = row.insertCell();
-    severity.innerHTML = `<span class="sev-dot${alarm.state === "acked" ? "" : " blink"}"></span>`;
-    severity.append(alarm.severity);
-    row.insertCell().textContent = new Date(alarm.triggered_at).toLocaleString();
-    row.insertCell().textContent = alarm.sensor_code;
-    row.insertCell().textContent = alarm.message;
-    row.insertCell().textContent = STATES[alarm.state] + (alarm.shelved_until ? " · shelved" : "");
+    severityCell(row, alarm);
+    cell(row, new Date(alarm.triggered_at).toLocaleString());
+    cell(row, alarm.sensor_code);
+    cell(row, alarm.message);
+    cell(row, STATES[alarm.state] + (alarm.shelved_until ? " · shelved" : ""));
   }
-  if (!alarms.length) {
-    const cell = body.insertRow().insertCell();
-    cell.colSpan = 5;
-    cell.className = "muted";
-    cell.textContent = "No open alarms.";
-  }
+  if (!alarms.length) cell(body.insertRow(), "No open alarms.", "muted").colSpan = 5;
 }
 onMachines((statuses) => {
   if (statuses[machine]) showStatus(document.querySelector("#machine .status"), statuses[machine]);

@@ -1,5 +1,6 @@
 // The plant overview: key values of every machine and its open alarms by severity, live.
-import { want, onReadings, onAlarms, onMachines, api, showStatus } from "./live.js";
+import { want, onReadings, onAlarms, onMachines, api } from "./live.js";
+import { showStatus } from "./ui.js";
 import { showReading, markStale } from "./values.js";
 
 const cells = new Map(); // sensor id -> element

@@ -1,8 +1,6 @@
 // How a live value looks everywhere: its digits, its quality, and grey when stale (no reading for
 // three expected intervals). Elements carry data-decimals, data-interval, data-seen, data-quality.
-import { age } from "./live.js";
-
-const QUALITY = ["good", "uncertain", "bad"];
+import { age, isStale, QUALITY_NAMES } from "./ui.js";
 
 export function showReading(el, [ts, value, quality]) {
   const decimals = Number(el.dataset.decimals || 1);
@@ -14,11 +12,9 @@ export function showReading(el, [ts, value, quality]) {
 
 export function markStale(el) {
   const seen = Number(el.dataset.seen || 0);
-  const interval = Number(el.dataset.interval || 10);
   const seconds = Date.now() / 1000 - seen;
-  const stale = !seen || seconds > 3 * interval;
-  el.classList.toggle("stale", stale);
-  const quality = QUALITY[Number(el.dataset.quality)] || "";
+  el.classList.toggle("stale", isStale(seen, Number(el.dataset.interval)));
+  const quality = QUALITY_NAMES[Number(el.dataset.quality)] || "";
   el.classList.toggle("quality-bad", quality === "bad");
   el.classList.toggle("quality-uncertain", quality === "uncertain");
   el.title = seen ? `${quality || "no quality"}, ${age(seconds)}` : "no reading yet";

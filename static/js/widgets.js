@@ -1,10 +1,12 @@
 // The board widgets. Each type: create(body, config, context) -> {readings(changed), alarms(),
-// resize(), destroy()}, the sensors it needs live, its default title and size. Colour only for
-// abnormal states (ISA-101): values are grey until beyond an alarm limit, in that limit's severity.
-import { api, age, ALARM_STATES as STATES } from "./live.js";
-
-const SEVERITY = { critical: "#e53935", high: "#fb8c00", medium: "#fdd835", low: "#42a5f5" };
-const PALETTE = ["#9ecae1", "#c7b58a", "#a1d99b", "#bcbddc", "#fdae6b", "#d9d9d9", "#80b1d3", "#fccde5"];
+// refresh(), resize(), destroy()}, the sensors it needs live, its default title and size. Colour
+// only for abnormal states (ISA-101): values are grey until beyond an alarm limit, in that limit's
+// severity.
+import { api } from "./live.js";
+import {
+  age, isStale as staleSince, severityDot, ALARM_STATES as STATES, UNACKNOWLEDGED, SERIES_COLOURS as PALETTE,
+  SEVERITY_COLOURS as SEVERITY,
+} from "./ui.js";
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -22,8 +24,19 @@ function reading(context, id) {
 }
 
 function isStale(context, id, [ts]) {
-  const interval = context.SENSORS[id]?.interval || 10;
-  return Date.now() / 1000 - ts > 3 * interval;
+  return staleSince(ts, context.SENSORS[id]?.interval);
+}
+
+// A widget showing one sensor's newest value redraws on its readings, when the alarm limits have
+// arrived (refresh) and every 5 s (its age and staleness change with time alone).
+function followSensor(config, draw) {
+  const timer = setInterval(draw, 5000);
+  draw();
+  return {
+    readings: (changed) => String(config.sensor) in changed && draw(),
+    refresh: draw,
+    destroy: () => clearInterval(timer),
+  };
 }
 
 // The most severe alarm limit the value is beyond (a rule's setpoint, as the alarms use it).
@@ -80,9 +93,7 @@ const kpi = {
       body.classList.toggle("quality-bad", r[2] === 2);
       since.textContent = age(Date.now() / 1000 - r[0]);
     }
-    const timer = setInterval(draw, 5000);
-    draw();
-    return { readings: (changed) => (!changed || String(config.sensor) in changed || !Object.keys(changed).length) && draw(), destroy: () => clearInterval(timer) };
+    return followSensor(config, draw);
   },
 };
 
@@ -130,9 +141,7 @@ const gauge = {
       fill.style.stroke = severity ? SEVERITY[severity] : "";
       body.classList.toggle("stale", isStale(context, config.sensor, r));
     }
-    const timer = setInterval(draw, 5000);
-    draw();
-    return { readings: (changed) => (String(config.sensor) in changed || !Object.keys(changed).length) && draw(), destroy: () => clearInterval(timer) };
+    return followSensor(config, draw);
   },
 };
 
@@ -151,7 +160,7 @@ const status = {
       const alarms = await api(`/api/alarms/active?machine=${config.machine}`);
       const worst = alarms[0]?.severity; // most severe first
       lamp.className = `lamp status-${machine.status}` + (worst ? ` sev-${worst} lit` : machine.status === "active" ? " lit" : "");
-      if (worst && alarms.some((a) => a.state !== "acked")) lamp.classList.add("blink");
+      if (worst && alarms.some((a) => UNACKNOWLEDGED.has(a.state))) lamp.classList.add("blink");
       label.textContent = worst ? `${machine.status} · ${alarms.length} alarm${alarms.length > 1 ? "s" : ""}` : machine.status;
     }
     function drawSensor() {
@@ -246,7 +255,7 @@ const alarms = {
       list.replaceChildren();
       for (const alarm of rows) {
         const item = el("li", `sev-${alarm.severity}`);
-        item.append(el("span", `sev-dot${alarm.state === "acked" ? "" : " blink"}`), el("span", "", `${alarm.machine_code}/${alarm.sensor_code}: ${alarm.message}`));
+        item.append(severityDot(alarm), el("span", "", `${alarm.machine_code}/${alarm.sensor_code}: ${alarm.message}`));
         item.title = `${STATES[alarm.state] || alarm.state}, since ${new Date(alarm.triggered_at).toLocaleString()}`;
         list.append(item);
       }
